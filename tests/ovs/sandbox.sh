@@ -1,0 +1,638 @@
+# SPDX-License-Identifier: Apache-2.0
+#
+# OVS sandbox harness: one ovs-vswitchd (the patched one, or Debian's stock
+# ovs-vswitchd-dpdk) with its ovsdb-server, in a private network namespace
+# and run directory, with DPDK ports and testpmd "VMs". The integration
+# tests, the benchmarks and the demo all use it. Source it from bash:
+#
+#   . tests/ovs/sandbox.sh
+#   fp_sb_require_env                    # or exit 77 (skip) with the reason
+#   fp_sb_start mytest [--stock]
+#   fp_sb_add_phy_bridge br-phy 172.31.1.1/24 02:00:00:00:00:01
+#   fp_sb_add_bridge br-int
+#   fp_sb_add_vxlan_port br-int vxlan0 172.31.1.2 100 10
+#   fp_sb_vm_start vm0 --capture "$FP_SB_DIR/vm0.pcap"
+#   fp_sb_add_vhu_port br-int vhu0 vm0 20
+#   fp_sb_add_pcap_port br-phy dpdk0 traffic.pcap
+#
+# fp_sb_start installs an EXIT trap that tears down everything the sandbox
+# started, by PID, whether the script succeeds or fails: the daemons, the
+# VMs, the namespace, the sockets, the DPDK runtime directories and the
+# hugepage files. Scripts must not install an EXIT trap of their own; they
+# can add to the teardown with fp_sb_on_exit.
+#
+# Only one sandbox is up at a time in a shell. Readiness is always waited
+# for on a real signal (a database column, a log line, a port counter),
+# polling every 0.1 s, never with a fixed sleep.
+#
+# Environment (all optional):
+#   FP_BUILD          meson build directory [<top>/build]
+#   FP_SB_PMD_CORE    CPU of the PMD thread [1]
+#   FP_SB_HOST_CORE   CPU of everything else: OVS main threads, VMs [0]
+#   FP_SB_SOCKET_MEM  hugepage memory for OVS, in MB [512]
+#   FP_SB_VM_MEM      hugepage memory per testpmd VM, in MB [256]
+#   FP_SB_LOGDIR      where logs are kept after teardown
+#                     [<build>/meson-logs/sandbox/<name>]
+#   FP_SB_KEEP=1      leave the sandbox running at exit (the demo's --keep)
+
+FP_TOP=${FP_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+FP_BUILD=${FP_BUILD:-$FP_TOP/build}
+FP_SB_PMD_CORE=${FP_SB_PMD_CORE:-1}
+FP_SB_HOST_CORE=${FP_SB_HOST_CORE:-0}
+FP_SB_SOCKET_MEM=${FP_SB_SOCKET_MEM:-512}
+FP_SB_VM_MEM=${FP_SB_VM_MEM:-256}
+FP_SB_TOOLS=$FP_TOP/tests/ovs
+FP_STREAMGEN=$FP_BUILD/dpdk-app/fp-streamgen
+FP_TESTPMD=${FP_TESTPMD:-dpdk-testpmd}
+FP_STOCK_VSWITCHD=/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk
+
+# Sandbox state, set by fp_sb_start.
+FP_SB_NAME=
+FP_SB_DIR=
+FP_SB_NS=
+FP_SB_PREFIX=
+FP_SB_FLAVOR=
+FP_SB_VDEVS=0
+FP_SB_VMS=()
+FP_SB_EXIT_HOOKS=()
+declare -gA FP_SB_VM_PID FP_SB_VM_PREFIX FP_SB_VM_SOCK
+
+fp_log() {
+	echo "[$(date +%T)] $*"
+}
+
+fp_die() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+# Exits with status 77, which meson reports as a skipped test.
+fp_skip() {
+	echo "SKIP: $*"
+	exit 77
+}
+
+# Checks what the OVS suite needs: root, free hugepages, the built binaries
+# and testpmd. Skips the test, with the reason, if anything is missing.
+# Optional argument: megabytes of hugepages needed [OVS + one VM].
+fp_sb_require_env() {
+	local need_mb=${1:-$((FP_SB_SOCKET_MEM + FP_SB_VM_MEM))}
+	local free_pages page_kb
+
+	[ "$(id -u)" = 0 ] ||
+		fp_skip "needs root (network namespaces, hugepages, DPDK)"
+	page_kb=$(awk '/^Hugepagesize:/ {print $2}' /proc/meminfo)
+	free_pages=$(awk '/^HugePages_Free:/ {print $2}' /proc/meminfo)
+	[ $((free_pages * page_kb / 1024)) -ge "$need_mb" ] ||
+		fp_skip "needs ${need_mb} MB of free hugepages, has $((free_pages * page_kb / 1024)) MB (see README: ./foldpath setup)"
+	mountpoint -q /dev/hugepages ||
+		fp_skip "hugetlbfs is not mounted on /dev/hugepages"
+	[ -x "$FP_BUILD/ovs/vswitchd/ovs-vswitchd" ] ||
+		fp_skip "patched OVS not built in $FP_BUILD/ovs"
+	command -v "$FP_TESTPMD" > /dev/null ||
+		fp_skip "$FP_TESTPMD not found (Debian package dpdk-dev)"
+}
+
+# Runs a command repeatedly until it succeeds, for at most 'timeout'
+# seconds. Usage: fp_wait_for TIMEOUT DESCRIPTION COMMAND...
+fp_wait_for() {
+	local timeout=$1 what=$2
+	local deadline=$((SECONDS + timeout))
+
+	shift 2
+	until "$@" > /dev/null 2>&1; do
+		if [ $SECONDS -ge $deadline ]; then
+			echo "timed out after ${timeout}s waiting for: $what" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# Waits until a fixed string appears in a file.
+fp_wait_log() {
+	local file=$1 text=$2 timeout=${3:-60}
+
+	fp_wait_for "$timeout" "'$text' in $file" grep -qF -- "$text" "$file"
+}
+
+# ---------------------------------------------------------------------------
+# OVS command wrappers, bound to the current sandbox.
+
+fp_sb_vsctl() {
+	"$FP_SB_VSCTL" --db="unix:$FP_SB_DIR/db.sock" --timeout=60 "$@"
+}
+
+fp_sb_appctl() {
+	"$FP_SB_APPCTL" -t "$FP_SB_DIR/ovs-vswitchd.ctl" --timeout=60 "$@"
+}
+
+fp_sb_ofctl() {
+	"$FP_SB_OFCTL" -O OpenFlow13 "$@"
+}
+
+# Runs a command inside the sandbox's network namespace.
+fp_sb_netns() {
+	ip netns exec "$FP_SB_NS" "$@"
+}
+
+# Adds a command to run at teardown, before the sandbox itself goes.
+fp_sb_on_exit() {
+	FP_SB_EXIT_HOOKS+=("$*")
+}
+
+# ---------------------------------------------------------------------------
+# Life cycle.
+
+# Starts ovsdb-server and ovs-vswitchd with DPDK initialised, in a fresh
+# namespace and run directory.
+# Usage: fp_sb_start NAME [--stock]
+fp_sb_start() {
+	local name=$1 flavor=${2:-patched} bin
+
+	[ -z "$FP_SB_NAME" ] || fp_die "sandbox $FP_SB_NAME is already up"
+	case $flavor in
+	patched|--patched)
+		bin=$FP_BUILD/ovs
+		FP_SB_FLAVOR=patched
+		FP_SB_VSWITCHD=$bin/vswitchd/ovs-vswitchd
+		FP_SB_OVSDB_SERVER=$bin/ovsdb/ovsdb-server
+		FP_SB_OVSDB_TOOL=$bin/ovsdb/ovsdb-tool
+		FP_SB_VSCTL=$bin/utilities/ovs-vsctl
+		FP_SB_APPCTL=$bin/utilities/ovs-appctl
+		FP_SB_OFCTL=$bin/utilities/ovs-ofctl
+		FP_SB_SCHEMA=$bin/vswitchd/vswitch.ovsschema
+		;;
+	stock|--stock)
+		FP_SB_FLAVOR=stock
+		FP_SB_VSWITCHD=$FP_STOCK_VSWITCHD
+		FP_SB_OVSDB_SERVER=/usr/sbin/ovsdb-server
+		FP_SB_OVSDB_TOOL=/usr/bin/ovsdb-tool
+		FP_SB_VSCTL=/usr/bin/ovs-vsctl
+		FP_SB_APPCTL=/usr/bin/ovs-appctl
+		FP_SB_OFCTL=/usr/bin/ovs-ofctl
+		FP_SB_SCHEMA=/usr/share/openvswitch/vswitch.ovsschema
+		;;
+	*)
+		fp_die "fp_sb_start: unknown flavor '$flavor' (patched or --stock)"
+		;;
+	esac
+	for bin in "$FP_SB_VSWITCHD" "$FP_SB_OVSDB_SERVER" "$FP_SB_VSCTL"; do
+		[ -x "$bin" ] || fp_die "$bin is missing"
+	done
+
+	FP_SB_NAME=$name
+	FP_SB_PREFIX=fpsb-$name-$$
+	FP_SB_NS=$FP_SB_PREFIX
+	FP_SB_DIR=$(mktemp -d "/tmp/fpsb-$name.XXXXXX")
+	FP_SB_LOGDIR=${FP_SB_LOGDIR:-$FP_BUILD/meson-logs/sandbox/$name}
+	trap fp_sb_teardown EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+
+	export OVS_RUNDIR=$FP_SB_DIR OVS_LOGDIR=$FP_SB_DIR OVS_DBDIR=$FP_SB_DIR
+	export OVS_SYSCONFDIR=$FP_SB_DIR
+
+	ip netns add "$FP_SB_NS" || fp_die "cannot create network namespace $FP_SB_NS"
+	# No IPv6 on the bridge taps: their router solicitations and MLD
+	# reports would be flooded into the VMs as stray packets.
+	fp_sb_netns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+		net.ipv6.conf.default.disable_ipv6=1
+	fp_sb_netns ip link set lo up
+
+	"$FP_SB_OVSDB_TOOL" create "$FP_SB_DIR/conf.db" "$FP_SB_SCHEMA" ||
+		fp_die "cannot create the OVS database"
+	fp_sb_netns "$FP_SB_OVSDB_SERVER" "$FP_SB_DIR/conf.db" \
+		--remote="punix:$FP_SB_DIR/db.sock" \
+		--pidfile="$FP_SB_DIR/ovsdb-server.pid" \
+		--log-file="$FP_SB_DIR/ovsdb-server.log" \
+		--detach --no-chdir 2> "$FP_SB_DIR/ovsdb-server.stderr" ||
+		fp_die "ovsdb-server did not start: $(cat "$FP_SB_DIR/ovsdb-server.stderr")"
+
+	fp_sb_vsctl --no-wait init
+	fp_sb_vsctl --no-wait set Open_vSwitch . \
+		other_config:dpdk-init=true \
+		other_config:dpdk-extra="--file-prefix=$FP_SB_PREFIX --no-pci" \
+		other_config:dpdk-socket-mem="$FP_SB_SOCKET_MEM" \
+		other_config:pmd-cpu-mask="$(printf '0x%x' $((1 << FP_SB_PMD_CORE)))" \
+		other_config:pmd-perf-metrics=true
+
+	fp_log "starting $FP_SB_FLAVOR ovs-vswitchd in netns $FP_SB_NS ($FP_SB_DIR)"
+	fp_sb_netns taskset -c "$FP_SB_HOST_CORE" "$FP_SB_VSWITCHD" \
+		"unix:$FP_SB_DIR/db.sock" \
+		--pidfile="$FP_SB_DIR/ovs-vswitchd.pid" \
+		--unixctl="$FP_SB_DIR/ovs-vswitchd.ctl" \
+		--log-file="$FP_SB_DIR/ovs-vswitchd.log" \
+		--detach --no-chdir 2> "$FP_SB_DIR/ovs-vswitchd.stderr" ||
+		fp_die "ovs-vswitchd did not start: $(cat "$FP_SB_DIR/ovs-vswitchd.stderr")"
+	fp_sb_save
+	fp_sb_vsctl wait-until Open_vSwitch . dpdk_initialized=true ||
+		fp_die "DPDK did not initialise; see $FP_SB_DIR/ovs-vswitchd.log"
+	fp_log "ovs-vswitchd is up: $(fp_sb_vsctl get Open_vSwitch . dpdk_version)"
+}
+
+# Records the sandbox in $FP_SB_DIR/sandbox.env, so that another shell can
+# take it over with fp_sb_attach (the demo's --keep and --stop).
+fp_sb_save() {
+	declare -p FP_SB_NAME FP_SB_DIR FP_SB_NS FP_SB_PREFIX FP_SB_FLAVOR \
+		FP_SB_LOGDIR FP_SB_VDEVS FP_SB_VMS FP_SB_VM_PID FP_SB_VM_PREFIX \
+		FP_SB_VM_SOCK FP_SB_VSWITCHD FP_SB_OVSDB_SERVER FP_SB_OVSDB_TOOL \
+		FP_SB_VSCTL FP_SB_APPCTL FP_SB_OFCTL FP_SB_SCHEMA |
+		sed -e 's/^declare -- /declare -g /' \
+		    -e 's/^declare -\([aA]\) /declare -g\1 /' \
+		> "$FP_SB_DIR/sandbox.env"
+}
+
+# Takes over a sandbox left running (FP_SB_KEEP=1) by another shell.
+# Usage: fp_sb_attach DIR
+fp_sb_attach() {
+	[ -r "$1/sandbox.env" ] || fp_die "$1 is not a running sandbox"
+	# shellcheck disable=SC1091
+	. "$1/sandbox.env"
+	export OVS_RUNDIR=$FP_SB_DIR OVS_LOGDIR=$FP_SB_DIR OVS_DBDIR=$FP_SB_DIR
+	export OVS_SYSCONFDIR=$FP_SB_DIR
+}
+
+# Kills one process we started, by PID: SIGTERM, then SIGKILL after 10 s.
+fp_sb_kill_pid() {
+	local pid=$1 i
+
+	[ -n "$pid" ] && kill -0 "$pid" 2> /dev/null || return 0
+	kill -TERM "$pid" 2> /dev/null
+	for i in $(seq 100); do
+		kill -0 "$pid" 2> /dev/null || return 0
+		sleep 0.1
+	done
+	echo "sandbox: pid $pid ignored SIGTERM; killing it" >&2
+	kill -KILL "$pid" 2> /dev/null
+	for i in $(seq 50); do
+		kill -0 "$pid" 2> /dev/null || return 0
+		sleep 0.1
+	done
+}
+
+fp_sb_teardown() {
+	local status=$? hook vm pid
+
+	[ -n "$FP_SB_NAME" ] || return "$status"
+	if [ "${FP_SB_KEEP:-0}" = 1 ]; then
+		fp_log "sandbox $FP_SB_NAME left running (FP_SB_KEEP=1)"
+		return "$status"
+	fi
+	trap - EXIT INT TERM
+	for hook in "${FP_SB_EXIT_HOOKS[@]}"; do
+		eval "$hook" || true
+	done
+	if [ "$status" != 0 ] && [ "$status" != 77 ]; then
+		echo "--- last lines of ovs-vswitchd.log ---" >&2
+		tail -n 30 "$FP_SB_DIR/ovs-vswitchd.log" >&2 2> /dev/null
+	fi
+
+	# Graceful first, so vswitchd closes its DPDK ports; then by PID.
+	pid=$(cat "$FP_SB_DIR/ovs-vswitchd.pid" 2> /dev/null)
+	if [ -n "$pid" ] && kill -0 "$pid" 2> /dev/null; then
+		timeout 20 "$FP_SB_APPCTL" -t "$FP_SB_DIR/ovs-vswitchd.ctl" \
+			exit > /dev/null 2>&1
+		fp_sb_kill_pid "$pid"
+	fi
+	for vm in "${FP_SB_VMS[@]}"; do
+		fp_sb_kill_pid "${FP_SB_VM_PID[$vm]}"
+	done
+	fp_sb_kill_pid "$(cat "$FP_SB_DIR/ovsdb-server.pid" 2> /dev/null)"
+
+	ip netns del "$FP_SB_NS" 2> /dev/null
+	rm -rf /dev/hugepages/"$FP_SB_PREFIX"* /var/run/dpdk/"$FP_SB_PREFIX"*
+
+	mkdir -p "$FP_SB_LOGDIR"
+	cp "$FP_SB_DIR"/*.log "$FP_SB_LOGDIR/" 2> /dev/null
+	rm -rf "$FP_SB_DIR"
+	fp_log "sandbox $FP_SB_NAME torn down (logs: $FP_SB_LOGDIR)"
+	FP_SB_NAME=
+	return "$status"
+}
+
+# ---------------------------------------------------------------------------
+# Bridges and ports.
+
+# Usage: fp_sb_add_bridge BRIDGE [HWADDR]
+fp_sb_add_bridge() {
+	local br=$1 hwaddr=${2:-}
+
+	fp_sb_vsctl add-br "$br" -- set bridge "$br" datapath_type=netdev \
+		${hwaddr:+other-config:hwaddr=$hwaddr} ||
+		fp_die "cannot add bridge $br"
+}
+
+# A bridge that carries the local VTEP: its tap gets the address, and OVS
+# routes tunnel traffic through it.
+# Usage: fp_sb_add_phy_bridge BRIDGE IP/PREFIXLEN HWADDR
+fp_sb_add_phy_bridge() {
+	local br=$1 cidr=$2 hwaddr=$3
+
+	fp_sb_add_bridge "$br" "$hwaddr"
+	fp_sb_netns ip addr add "$cidr" dev "$br" ||
+		fp_die "cannot put $cidr on $br"
+	fp_sb_netns ip link set "$br" up
+	fp_wait_for 30 "OVS route to ${cidr%/*} via $br" \
+		fp_sb_has_route "${cidr%/*}" "$br" || fp_die "no OVS route on $br"
+}
+
+fp_sb_has_route() {
+	fp_sb_appctl ovs/route/show | grep -q "$2.*$1\|$1.*$2"
+}
+
+# Fails the test if an interface has an error in the database.
+fp_sb_check_iface() {
+	local iface=$1 error
+
+	error=$(fp_sb_vsctl get Interface "$iface" error 2> /dev/null)
+	[ -z "$error" ] || [ "$error" = "[]" ] ||
+		fp_die "interface $iface: $error"
+	[ "$(fp_sb_vsctl get Interface "$iface" ofport)" != "-1" ] ||
+		fp_die "interface $iface has no OpenFlow port"
+}
+
+# A DPDK port whose rx replays a pcap file (net_pcap). By default the file
+# is replayed once; --infinite replays it forever, preloaded into mbufs.
+# Usage: fp_sb_add_pcap_port BRIDGE PORT PCAP [--infinite] [OFPORT]
+fp_sb_add_pcap_port() {
+	local br=$1 port=$2 pcap=$3 infinite= ofport=
+
+	shift 3
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--infinite) infinite=,infinite_rx=1 ;;
+		*) ofport=$1 ;;
+		esac
+		shift
+	done
+	[ -r "$pcap" ] || fp_die "pcap $pcap not readable"
+	FP_SB_VDEVS=$((FP_SB_VDEVS + 1))
+	fp_sb_vsctl add-port "$br" "$port" -- set Interface "$port" type=dpdk \
+		"options:dpdk-devargs=net_pcap$FP_SB_VDEVS,rx_pcap=$pcap$infinite" \
+		${ofport:+ofport_request=$ofport} ||
+		fp_die "cannot add pcap port $port"
+	fp_sb_check_iface "$port"
+}
+
+# A DPDK port whose rx the test feeds on demand: net_pcap reads what arrives
+# on one end of a veth pair in the sandbox namespace, and fp_sb_inject sends
+# a pcap into the other end. Unlike a pcap replay, which starts the moment
+# the port exists (before OVS can even translate its packets), this starts
+# when the test says so, so every packet counts. With --capture, what OVS
+# sends out of the port is written to FILE.
+# Usage: fp_sb_add_inject_port BRIDGE PORT [--capture FILE] [OFPORT]
+fp_sb_add_inject_port() {
+	local br=$1 port=$2 capture= ofport= devargs
+
+	shift 2
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--capture) capture=$2; shift ;;
+		*) ofport=$1 ;;
+		esac
+		shift
+	done
+	FP_SB_VDEVS=$((FP_SB_VDEVS + 1))
+	fp_sb_netns ip link add "fpi$FP_SB_VDEVS" type veth \
+		peer name "fpk$FP_SB_VDEVS" || fp_die "cannot create veth pair"
+	fp_sb_netns ip link set "fpi$FP_SB_VDEVS" up
+	fp_sb_netns ip link set "fpk$FP_SB_VDEVS" up
+	devargs="net_pcap$FP_SB_VDEVS,rx_iface_in=fpi$FP_SB_VDEVS"
+	devargs+=${capture:+,tx_pcap=$capture}
+	fp_sb_vsctl add-port "$br" "$port" -- set Interface "$port" type=dpdk \
+		"options:dpdk-devargs=$devargs" \
+		"external_ids:fp-inject=fpk$FP_SB_VDEVS" \
+		${ofport:+ofport_request=$ofport} ||
+		fp_die "cannot add port $port"
+	fp_sb_check_iface "$port"
+}
+
+# Sends the frames of a pcap into a port made by fp_sb_add_inject_port.
+# Usage: fp_sb_inject PORT PCAP
+fp_sb_inject() {
+	local port=$1 pcap=$2 veth
+
+	veth=$(fp_sb_vsctl get Interface "$port" external_ids:fp-inject | tr -d '"')
+	[ -n "$veth" ] || fp_die "$port is not an inject port"
+	fp_sb_netns "$FP_SB_TOOLS/fp-pcap" inject "$veth" "$pcap" ||
+		fp_die "cannot inject $pcap into $port"
+}
+
+# A DPDK port that receives nothing and drops what it sends (net_null).
+# Usage: fp_sb_add_null_port BRIDGE PORT [OFPORT]
+fp_sb_add_null_port() {
+	local br=$1 port=$2 ofport=${3:-}
+
+	FP_SB_VDEVS=$((FP_SB_VDEVS + 1))
+	fp_sb_vsctl add-port "$br" "$port" -- set Interface "$port" type=dpdk \
+		"options:dpdk-devargs=net_null$FP_SB_VDEVS,no-rx=1" \
+		${ofport:+ofport_request=$ofport} ||
+		fp_die "cannot add null port $port"
+	fp_sb_check_iface "$port"
+}
+
+# Usage: fp_sb_add_vxlan_port BRIDGE PORT REMOTE_IP KEY [OFPORT]
+fp_sb_add_vxlan_port() {
+	local br=$1 port=$2 remote=$3 key=$4 ofport=${5:-}
+
+	fp_sb_vsctl add-port "$br" "$port" -- set Interface "$port" type=vxlan \
+		"options:remote_ip=$remote" "options:key=$key" \
+		${ofport:+ofport_request=$ofport} ||
+		fp_die "cannot add VXLAN port $port"
+	fp_sb_check_iface "$port"
+	fp_wait_for 30 "VXLAN tunnel port listening" \
+		fp_sb_tnl_listening || fp_die "VXLAN port $port is not listening"
+}
+
+fp_sb_tnl_listening() {
+	fp_sb_appctl tnl/ports/show | grep -q vxlan_sys_
+}
+
+# ---------------------------------------------------------------------------
+# testpmd as the VM.
+
+# Starts testpmd as a VM with one virtio-user port in server mode, waiting
+# for OVS (add it with fp_sb_add_vhu_port). Modes:
+#   --rxonly         count and drop what arrives (default)
+#   --capture FILE   write what arrives to FILE (testpmd io-forwards port 0
+#                    to a tx-only net_pcap port); stop the VM to flush it
+#   --macswap        send everything back with MACs swapped (PVP)
+# Usage: fp_sb_vm_start VM [MODE] [--queues N]
+fp_sb_vm_start() {
+	local vm=$1 mode=rxonly queues=1 capture= sock prefix
+
+	shift
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--rxonly) mode=rxonly ;;
+		--macswap) mode=macswap ;;
+		--capture) mode=io; capture=$2; shift ;;
+		--queues) queues=$2; shift ;;
+		*) fp_die "fp_sb_vm_start: unknown option $1" ;;
+		esac
+		shift
+	done
+	sock=$FP_SB_DIR/$vm.sock
+	prefix=$FP_SB_PREFIX-$vm
+	# Both testpmd lcores share the host core: the PMD core is OVS's.
+	"$FP_TESTPMD" --lcores="0@$FP_SB_HOST_CORE,1@$FP_SB_HOST_CORE" \
+		--file-prefix="$prefix" --no-pci --single-file-segments \
+		-m "$FP_SB_VM_MEM" \
+		--vdev="net_virtio_user0,path=$sock,server=1,queues=$queues,queue_size=1024" \
+		${capture:+--vdev=net_pcap_$vm,tx_pcap=$capture} \
+		-- --forward-mode="$mode" --rxq="$queues" --txq="$queues" \
+		--nb-cores=1 --total-num-mbufs=16384 --stats-period=86400 \
+		> "$FP_SB_DIR/$vm.log" 2>&1 &
+	FP_SB_VM_PID[$vm]=$!
+	FP_SB_VM_PREFIX[$vm]=$prefix
+	FP_SB_VM_SOCK[$vm]=$sock
+	FP_SB_VMS+=("$vm")
+	fp_sb_save
+	fp_wait_for 30 "$vm to listen on $sock" test -S "$sock" ||
+		fp_die "VM $vm did not start; see $FP_SB_DIR/$vm.log"
+}
+
+# Adds a dpdkvhostuserclient port connected to a VM from fp_sb_vm_start, and
+# waits until the VM forwards and OVS has enabled the queues.
+# Usage: fp_sb_add_vhu_port BRIDGE PORT VM [OFPORT]
+fp_sb_add_vhu_port() {
+	local br=$1 port=$2 vm=$3 ofport=${4:-} sock
+
+	sock=${FP_SB_VM_SOCK[$vm]}
+	[ -n "$sock" ] || fp_die "no VM named $vm"
+	fp_sb_vsctl add-port "$br" "$port" -- set Interface "$port" \
+		type=dpdkvhostuserclient "options:vhost-server-path=$sock" \
+		${ofport:+ofport_request=$ofport} ||
+		fp_die "cannot add vhost-user port $port"
+	fp_sb_check_iface "$port"
+	fp_wait_log "$FP_SB_DIR/$vm.log" "packet forwarding - ports=" 60 ||
+		fp_die "VM $vm did not start forwarding; see $FP_SB_DIR/$vm.log"
+	fp_wait_log "$FP_SB_DIR/ovs-vswitchd.log" \
+		"of vhost device '$sock' changed to 'enabled'" 30 ||
+		fp_die "OVS did not enable the queues of $port"
+	fp_wait_for 30 "link up on $port" fp_sb_link_up "$port" ||
+		fp_die "$port link is down"
+}
+
+fp_sb_link_up() {
+	[ "$(fp_sb_vsctl get Interface "$1" link_state)" = up ]
+}
+
+# Stops a VM gracefully (testpmd closes its ports and flushes its capture).
+fp_sb_vm_stop() {
+	fp_sb_kill_pid "${FP_SB_VM_PID[$1]}"
+}
+
+# Prints one ethdev counter of a VM's virtio port, from DPDK telemetry:
+# ipackets, ibytes, opackets, obytes, imissed, ierrors, oerrors, rx_nombuf.
+# Usage: fp_sb_vm_stat VM COUNTER
+fp_sb_vm_stat() {
+	"$FP_SB_TOOLS/fp-telemetry" "${FP_SB_VM_PREFIX[$1]}" /ethdev/stats,0 "$2"
+}
+
+# Waits until a VM has received exactly N packets, and fails if it gets
+# stuck below N or goes beyond.
+# Usage: fp_sb_wait_vm_rx VM N [TIMEOUT]
+fp_sb_wait_vm_rx() {
+	local vm=$1 want=$2 timeout=${3:-60} got=
+
+	fp_wait_for "$timeout" "$vm to receive $want packets" \
+		fp_sb_vm_rx_at_least "$vm" "$want"
+	got=$(fp_sb_vm_stat "$vm" ipackets)
+	[ "$got" = "$want" ] ||
+		fp_die "$vm received $got packets, expected $want"
+}
+
+fp_sb_vm_rx_at_least() {
+	[ "$(fp_sb_vm_stat "$1" ipackets)" -ge "$2" ]
+}
+
+# ---------------------------------------------------------------------------
+# Counters.
+
+# Succeeds once a port has received N packets.
+# Usage: fp_sb_port_rx_at_least PORT N
+fp_sb_port_rx_at_least() {
+	[ "$(fp_sb_iface_stat "$1" rx_packets)" -ge "$2" ]
+}
+
+
+# Prints a counter of an OVS interface, read live from the netdev:
+# rx_packets, rx_bytes, rx_dropped, tx_packets, tx_bytes, tx_dropped.
+# Usage: fp_sb_iface_stat PORT COUNTER
+fp_sb_iface_stat() {
+	local port=$1 counter=$2 br
+
+	br=$(fp_sb_vsctl port-to-br "$port") || return 1
+	fp_sb_ofctl dump-ports "$br" "$port" | awk -v c="$counter" '
+		/rx pkts=/ { dir = "rx" }
+		/tx pkts=/ { dir = "tx" }
+		{
+			gsub(/[,:]/, " ")
+			for (i = 1; i <= NF; i++) {
+				split($i, kv, "=")
+				name = kv[1] == "pkts" ? "packets" : kv[1] == "drop" ? "dropped" : kv[1]
+				if (kv[2] != "" && dir "_" name == c) print kv[2]
+			}
+		}'
+}
+
+fp_sb_pmd_stats_clear() {
+	fp_sb_appctl dpif-netdev/pmd-stats-clear > /dev/null
+}
+
+# Prints one figure from dpif-netdev/pmd-perf-show for the sandbox's PMD:
+# rx-packets, kpps, cycles-per-pkt, passes, passes-per-pkt, emc-hits,
+# smc-hits, megaflow-hits, upcalls.
+# Usage: fp_sb_pmd_perf FIGURE
+fp_sb_pmd_perf() {
+	fp_sb_appctl dpif-netdev/pmd-perf-show -pmd "$FP_SB_PMD_CORE" |
+	awk -v f="$1" '
+		/Rx packets:/ {
+			gsub(/[(),]/, " ")
+			if (f == "rx-packets") print $3
+			if (f == "kpps") print $4
+			if (f == "cycles-per-pkt") print $6
+		}
+		/Datapath passes:/ {
+			gsub(/[()]/, " ")
+			if (f == "passes") print $3
+			if (f == "passes-per-pkt") print $4
+		}
+		/- EMC hits:/ && f == "emc-hits" { print $4 }
+		/- SMC hits:/ && f == "smc-hits" { print $4 }
+		/- Megaflow hits:/ && f == "megaflow-hits" { print $4 }
+		/- Upcalls:/ && f == "upcalls" { print $3 }'
+}
+
+# Prints the number of conntrack entries, optionally in one zone.
+# Usage: fp_sb_ct_count [ZONE]
+fp_sb_ct_count() {
+	fp_sb_appctl dpctl/dump-conntrack ${1:+zone=$1} | grep -c .
+}
+
+# ---------------------------------------------------------------------------
+# Checks.
+
+# Runs a command; fails the test with a description if it fails.
+# Usage: fp_check DESCRIPTION COMMAND...
+fp_check() {
+	local what=$1
+
+	shift
+	if "$@"; then
+		echo "ok - $what"
+	else
+		fp_die "$what"
+	fi
+}
+
+# Usage: fp_check_eq DESCRIPTION EXPECTED ACTUAL
+fp_check_eq() {
+	if [ "$2" = "$3" ]; then
+		echo "ok - $1 ($3)"
+	else
+		fp_die "$1: expected '$2', got '$3'"
+	fi
+}

@@ -3,10 +3,11 @@
 /*
  * fp-streamgen: writes VXLAN test traffic to pcap files.
  *
- * The encapsulated file is what an uplink receives from a remote VTEP; the
+ * The "out" file is what an uplink receives from a remote VTEP; the
  * optional "expect" file holds the same packets' inner frames, which is
- * exactly what a VM behind a decapsulating switch must receive. It needs no
- * EAL and no hugepages.
+ * exactly what a VM behind a decapsulating switch must receive; the
+ * optional "reverse" file holds the local VM's answers. It needs no EAL and
+ * no hugepages.
  */
 
 #include <arpa/inet.h>
@@ -28,29 +29,38 @@
 
 static const char fp_streamgen_usage[] =
 "Usage: fp-streamgen [OPTION]... --out FILE\n"
-"Write VXLAN-over-IPv4 test traffic to a pcap file.\n"
+"Write VXLAN test traffic (or plain VM traffic) to pcap files.\n"
 "\n"
 "Packets are written round-robin: packet 0 of every stream, then packet 1\n"
 "of every stream, and so on. The same options always give the same bytes.\n"
+"IPv4 or IPv6 follows from the addresses given.\n"
 "\n"
 "Output:\n"
-"  -o, --out FILE          encapsulated frames, as the uplink receives them\n"
-"  -e, --expect FILE       the inner frames alone, in the same order, as a\n"
-"                          VM behind the decapsulating switch receives them\n"
+"  -o, --out FILE          forward frames: VXLAN, as the uplink receives\n"
+"                          them (plain with --plain)\n"
+"  -e, --expect FILE       the forward inner frames alone, in the same\n"
+"                          order, as the local VM receives them\n"
+"  -r, --reverse FILE      the local VM's answers (plain): reverse packet n\n"
+"                          of a stream answers forward packet n\n"
+"      --plain             no VXLAN: write the inner frames to --out\n"
 "Traffic:\n"
 "  -s, --streams N         distinct inner 5-tuples, 1 to 1000000 [1]\n"
 "  -n, --packets N         packets per stream [1]\n"
-"  -l, --size BYTES        inner frame size on the wire, FCS included,\n"
-"                          64 to 1518 [64]\n"
-"  -p, --proto udp|tcp     inner transport; tcp sends mid-stream ACK\n"
-"                          segments [udp]\n"
+"  -l, --size BYTES|imix   inner frame size on the wire, FCS included,\n"
+"                          64 to 1518, or imix (7:4:1 of 64, 570, 1518)\n"
+"                          [64]\n"
+"  -p, --proto udp|tcp     inner transport [udp]\n"
+"      --tcp-handshake     tcp: SYN first and FIN last in each stream;\n"
+"                          without it, mid-stream ACK segments\n"
+"      --vlan VID          tag the inner frames with 802.1Q VID 0-4095\n"
 "Outer headers (remote VTEP -> local VTEP):\n"
 "      --outer-src IP      [172.31.1.2]\n"
 "      --outer-dst IP      [172.31.1.1]\n"
 "      --outer-src-mac MAC [02:00:00:00:00:02]\n"
 "      --outer-dst-mac MAC local VTEP (br-phy) MAC [02:00:00:00:00:01]\n"
 "      --vxlan-port N      outer UDP destination port [4789]\n"
-"      --vni N             VXLAN network identifier, 0 to 16777215 [100]\n"
+"      --vni N             first VXLAN network identifier [100]\n"
+"      --vnis N            spread the streams over N VNIs [1]\n"
 "Inner headers (stream s uses source port 1024 + s %% 64512):\n"
 "      --inner-src IP      base source address [10.0.0.1]\n"
 "      --inner-dst IP      [10.1.0.1]\n"
@@ -61,7 +71,11 @@ static const char fp_streamgen_usage[] =
 "  -h, --help              show this help and exit\n";
 
 enum {
-	OPT_OUTER_SRC = 256,
+	OPT_PLAIN = 256,
+	OPT_TCP_HANDSHAKE,
+	OPT_VLAN,
+	OPT_VNIS,
+	OPT_OUTER_SRC,
 	OPT_OUTER_DST,
 	OPT_OUTER_SRC_MAC,
 	OPT_OUTER_DST_MAC,
@@ -77,6 +91,11 @@ enum {
 static const struct option fp_streamgen_options[] = {
 	{ "out", required_argument, NULL, 'o' },
 	{ "expect", required_argument, NULL, 'e' },
+	{ "reverse", required_argument, NULL, 'r' },
+	{ "plain", no_argument, NULL, OPT_PLAIN },
+	{ "tcp-handshake", no_argument, NULL, OPT_TCP_HANDSHAKE },
+	{ "vlan", required_argument, NULL, OPT_VLAN },
+	{ "vnis", required_argument, NULL, OPT_VNIS },
 	{ "streams", required_argument, NULL, 's' },
 	{ "packets", required_argument, NULL, 'n' },
 	{ "size", required_argument, NULL, 'l' },
@@ -126,15 +145,18 @@ fp_streamgen_parse_uint(const char *opt, const char *arg, unsigned long min,
 	return value;
 }
 
-static rte_be32_t
-fp_streamgen_parse_ipv4(const char *opt, const char *arg)
+static struct fp_pktgen_addr
+fp_streamgen_parse_addr(const char *opt, const char *arg)
 {
-	struct in_addr addr;
+	struct fp_pktgen_addr addr = { .ipv6 = false };
 
-	if (inet_pton(AF_INET, arg, &addr) != 1)
-		fp_streamgen_die_usage("--%s: '%s' is not an IPv4 address",
-				       opt, arg);
-	return addr.s_addr;
+	if (inet_pton(AF_INET, arg, addr.bytes) == 1)
+		return addr;
+	addr.ipv6 = true;
+	if (inet_pton(AF_INET6, arg, addr.bytes) == 1)
+		return addr;
+	fp_streamgen_die_usage("--%s: '%s' is not an IPv4 or IPv6 address",
+			       opt, arg);
 }
 
 static struct rte_ether_addr
@@ -148,25 +170,27 @@ fp_streamgen_parse_mac(const char *opt, const char *arg)
 	return mac;
 }
 
-/* Writes every packet to 'out' (encapsulated) and, if not NULL, 'expect'
- * (inner frames). Returns 0 or a negative errno. */
+/* Writes every forward packet to 'out' and, if not NULL, its inner frame
+ * to 'expect', and every reverse packet to 'reverse' if not NULL. Returns
+ * 0 or a negative errno. */
 static int
-fp_streamgen_write(const struct fp_pktgen_conf *conf, unsigned long packets,
-		   struct fp_pcap_writer *out, struct fp_pcap_writer *expect)
+fp_streamgen_write(const struct fp_pktgen_conf *conf,
+		   struct fp_pcap_writer *out, struct fp_pcap_writer *expect,
+		   struct fp_pcap_writer *reverse)
 {
 	uint8_t frame[FP_PKTGEN_BUF_MAX];
 	uint64_t ts_us = 0;
-	unsigned long seq;
 	uint32_t stream;
+	uint32_t seq;
+	int ret;
 
-	for (seq = 0; seq < packets; seq++) {
-		for (stream = 0; stream < conf->streams; stream++) {
+	for (seq = 0; seq < conf->packets; seq++) {
+		for (stream = 0; stream < conf->streams; stream++, ts_us++) {
 			size_t inner;
 			int len;
-			int ret;
 
-			len = fp_pktgen_build(conf, stream, (uint32_t)seq,
-					      frame, sizeof(frame), &inner);
+			len = fp_pktgen_build(conf, stream, seq, false, frame,
+					      sizeof(frame), &inner);
 			if (len < 0)
 				return len;
 			ret = fp_pcap_writer_add(out, frame, len, ts_us);
@@ -175,10 +199,39 @@ fp_streamgen_write(const struct fp_pktgen_conf *conf, unsigned long packets,
 							 len - inner, ts_us);
 			if (ret < 0)
 				return ret;
-			ts_us++;
+		}
+	}
+	if (reverse == NULL)
+		return 0;
+	ts_us = 0;
+	for (seq = 0; seq < conf->packets; seq++) {
+		for (stream = 0; stream < conf->streams; stream++, ts_us++) {
+			int len;
+
+			len = fp_pktgen_build(conf, stream, seq, true, frame,
+					      sizeof(frame), NULL);
+			if (len < 0)
+				return len;
+			ret = fp_pcap_writer_add(reverse, frame, len, ts_us);
+			if (ret < 0)
+				return ret;
 		}
 	}
 	return 0;
+}
+
+/* Opens a pcap file for writing, or exits with a message. */
+static struct fp_pcap_writer *
+fp_streamgen_open(const char *path)
+{
+	struct fp_pcap_writer *w = fp_pcap_writer_open(path);
+
+	if (w == NULL) {
+		fprintf(stderr, "fp-streamgen: %s: %s\n", path,
+			strerror(rte_errno));
+		exit(1);
+	}
+	return w;
 }
 
 int
@@ -186,16 +239,17 @@ main(int argc, char **argv)
 {
 	const char *out_path = NULL;
 	const char *expect_path = NULL;
-	struct fp_pcap_writer *out = NULL;
+	const char *reverse_path = NULL;
+	struct fp_pcap_writer *out;
 	struct fp_pcap_writer *expect = NULL;
+	struct fp_pcap_writer *reverse = NULL;
 	struct fp_pktgen_conf conf;
-	unsigned long packets = 1;
 	const char *problem;
 	int ret;
 	int opt;
 
 	fp_pktgen_conf_default(&conf);
-	while ((opt = getopt_long(argc, argv, "o:e:s:n:l:p:h",
+	while ((opt = getopt_long(argc, argv, "o:e:r:s:n:l:p:h",
 				  fp_streamgen_options, NULL)) != -1) {
 		switch (opt) {
 		case 'o':
@@ -204,18 +258,28 @@ main(int argc, char **argv)
 		case 'e':
 			expect_path = optarg;
 			break;
+		case 'r':
+			reverse_path = optarg;
+			break;
+		case OPT_PLAIN:
+			conf.encap = false;
+			break;
 		case 's':
 			conf.streams = fp_streamgen_parse_uint("streams",
 					optarg, 1, FP_PKTGEN_STREAMS_MAX);
 			break;
 		case 'n':
-			packets = fp_streamgen_parse_uint("packets", optarg,
-					1, FP_STREAMGEN_PACKETS_MAX);
+			conf.packets = fp_streamgen_parse_uint("packets",
+					optarg, 1, FP_STREAMGEN_PACKETS_MAX);
 			break;
 		case 'l':
-			conf.frame_size = fp_streamgen_parse_uint("size",
-					optarg, FP_PKTGEN_FRAME_MIN,
-					FP_PKTGEN_FRAME_MAX);
+			if (strcmp(optarg, "imix") == 0)
+				conf.frame_size = FP_PKTGEN_IMIX;
+			else
+				conf.frame_size = fp_streamgen_parse_uint(
+						"size", optarg,
+						FP_PKTGEN_FRAME_MIN,
+						FP_PKTGEN_FRAME_MAX);
 			break;
 		case 'p':
 			if (strcmp(optarg, "udp") == 0)
@@ -226,13 +290,24 @@ main(int argc, char **argv)
 				fp_streamgen_die_usage("--proto: '%s' is not "
 						       "udp or tcp", optarg);
 			break;
+		case OPT_TCP_HANDSHAKE:
+			conf.tcp_handshake = true;
+			break;
+		case OPT_VLAN:
+			conf.vlan = fp_streamgen_parse_uint("vlan", optarg, 0,
+							    4095);
+			break;
+		case OPT_VNIS:
+			conf.vnis = fp_streamgen_parse_uint("vnis", optarg, 1,
+							    0x1000000);
+			break;
 		case OPT_OUTER_SRC:
-			conf.outer_src_ip = fp_streamgen_parse_ipv4(
-					"outer-src", optarg);
+			conf.outer_src = fp_streamgen_parse_addr("outer-src",
+								 optarg);
 			break;
 		case OPT_OUTER_DST:
-			conf.outer_dst_ip = fp_streamgen_parse_ipv4(
-					"outer-dst", optarg);
+			conf.outer_dst = fp_streamgen_parse_addr("outer-dst",
+								 optarg);
 			break;
 		case OPT_OUTER_SRC_MAC:
 			conf.outer_src_mac = fp_streamgen_parse_mac(
@@ -252,12 +327,12 @@ main(int argc, char **argv)
 							   0xffffff);
 			break;
 		case OPT_INNER_SRC:
-			conf.inner_src_ip = fp_streamgen_parse_ipv4(
-					"inner-src", optarg);
+			conf.inner_src = fp_streamgen_parse_addr("inner-src",
+								 optarg);
 			break;
 		case OPT_INNER_DST:
-			conf.inner_dst_ip = fp_streamgen_parse_ipv4(
-					"inner-dst", optarg);
+			conf.inner_dst = fp_streamgen_parse_addr("inner-dst",
+								 optarg);
 			break;
 		case OPT_INNER_SRC_MAC:
 			conf.inner_src_mac = fp_streamgen_parse_mac(
@@ -286,32 +361,26 @@ main(int argc, char **argv)
 				       argv[optind]);
 	if (out_path == NULL)
 		fp_streamgen_die_usage("--out FILE is required");
+	if (expect_path != NULL && !conf.encap)
+		fp_streamgen_die_usage("--expect makes no sense with --plain");
 	problem = fp_pktgen_conf_check(&conf);
 	if (problem != NULL)
 		fp_streamgen_die_usage("%s", problem);
 
-	out = fp_pcap_writer_open(out_path);
-	if (out == NULL) {
-		fprintf(stderr, "fp-streamgen: %s: %s\n", out_path,
-			strerror(rte_errno));
-		return 1;
-	}
-	if (expect_path != NULL) {
-		expect = fp_pcap_writer_open(expect_path);
-		if (expect == NULL) {
-			fprintf(stderr, "fp-streamgen: %s: %s\n", expect_path,
-				strerror(rte_errno));
-			fp_pcap_writer_close(out);
-			return 1;
-		}
-	}
+	out = fp_streamgen_open(out_path);
+	if (expect_path != NULL)
+		expect = fp_streamgen_open(expect_path);
+	if (reverse_path != NULL)
+		reverse = fp_streamgen_open(reverse_path);
 
-	ret = fp_streamgen_write(&conf, packets, out, expect);
+	ret = fp_streamgen_write(&conf, out, expect, reverse);
 	if (ret == 0)
 		printf("fp-streamgen: %" PRIu64 " frames (%" PRIu32
-		       " streams x %lu packets) to %s\n",
-		       fp_pcap_writer_count(out), conf.streams, packets,
+		       " streams x %" PRIu32 " packets) to %s\n",
+		       fp_pcap_writer_count(out), conf.streams, conf.packets,
 		       out_path);
+	if (fp_pcap_writer_close(reverse) < 0 && ret == 0)
+		ret = -EIO;
 	if (fp_pcap_writer_close(expect) < 0 && ret == 0)
 		ret = -EIO;
 	if (fp_pcap_writer_close(out) < 0 && ret == 0)

@@ -55,7 +55,7 @@ FP_SB_FLAVOR=
 FP_SB_VDEVS=0
 FP_SB_VMS=()
 FP_SB_EXIT_HOOKS=()
-declare -gA FP_SB_VM_PID FP_SB_VM_PREFIX FP_SB_VM_SOCK
+declare -gA FP_SB_VM_PID FP_SB_VM_PREFIX FP_SB_VM_SOCK FP_SB_VM_INJECT
 
 fp_log() {
 	echo "[$(date +%T)] $*"
@@ -236,7 +236,7 @@ fp_sb_start() {
 fp_sb_save() {
 	declare -p FP_SB_NAME FP_SB_DIR FP_SB_NS FP_SB_PREFIX FP_SB_FLAVOR \
 		FP_SB_LOGDIR FP_SB_VDEVS FP_SB_VMS FP_SB_VM_PID FP_SB_VM_PREFIX \
-		FP_SB_VM_SOCK FP_SB_VSWITCHD FP_SB_OVSDB_SERVER FP_SB_OVSDB_TOOL \
+		FP_SB_VM_SOCK FP_SB_VM_INJECT FP_SB_VSWITCHD FP_SB_OVSDB_SERVER FP_SB_OVSDB_TOOL \
 		FP_SB_VSCTL FP_SB_APPCTL FP_SB_OFCTL FP_SB_SCHEMA |
 		sed -e 's/^declare -- /declare -g /' \
 		    -e 's/^declare -\([aA]\) /declare -g\1 /' \
@@ -330,6 +330,20 @@ fp_sb_add_phy_bridge() {
 	local br=$1 cidr=$2 hwaddr=$3
 
 	fp_sb_add_bridge "$br" "$hwaddr"
+	case $cidr in
+	*:*)
+		# An IPv6 VTEP: IPv6 on this tap only, quietly (no router
+		# solicitations, no DAD), and what ICMPv6 the tap still sends
+		# (MLD reports) stays out of the uplink.
+		fp_sb_netns sysctl -qw "net.ipv6.conf.$br.accept_ra=0" \
+			"net.ipv6.conf.$br.router_solicitations=0" \
+			"net.ipv6.conf.$br.dad_transmits=0" \
+			"net.ipv6.conf.$br.addr_gen_mode=1" \
+			"net.ipv6.conf.$br.disable_ipv6=0"
+		fp_sb_ofctl add-flow "$br" \
+			"priority=65535,in_port=LOCAL,icmp6,actions=drop"
+		;;
+	esac
 	fp_sb_netns ip addr add "$cidr" dev "$br" ||
 		fp_die "cannot put $cidr on $br"
 	fp_sb_netns ip link set "$br" up
@@ -458,9 +472,13 @@ fp_sb_tnl_listening() {
 #   --capture FILE   write what arrives to FILE (testpmd io-forwards port 0
 #                    to a tx-only net_pcap port); stop the VM to flush it
 #   --macswap        send everything back with MACs swapped (PVP)
-# Usage: fp_sb_vm_start VM [MODE] [--queues N]
+#   --inject         also send what fp_sb_vm_inject feeds it: the net_pcap
+#                    port reads a veth in the sandbox namespace (testpmd
+#                    then runs in the namespace); combines with --capture
+# Usage: fp_sb_vm_start VM [MODE] [--inject] [--queues N]
 fp_sb_vm_start() {
-	local vm=$1 mode=rxonly queues=1 capture= sock prefix
+	local vm=$1 mode=rxonly queues=1 capture= inject= sock prefix pcap=
+	local netns=()
 
 	shift
 	while [ $# -gt 0 ]; do
@@ -468,6 +486,7 @@ fp_sb_vm_start() {
 		--rxonly) mode=rxonly ;;
 		--macswap) mode=macswap ;;
 		--capture) mode=io; capture=$2; shift ;;
+		--inject) mode=io; inject=1 ;;
 		--queues) queues=$2; shift ;;
 		*) fp_die "fp_sb_vm_start: unknown option $1" ;;
 		esac
@@ -475,12 +494,25 @@ fp_sb_vm_start() {
 	done
 	sock=$FP_SB_DIR/$vm.sock
 	prefix=$FP_SB_PREFIX-$vm
+	if [ -n "$inject" ]; then
+		FP_SB_VDEVS=$((FP_SB_VDEVS + 1))
+		fp_sb_netns ip link add "fpv$FP_SB_VDEVS" type veth \
+			peer name "fpw$FP_SB_VDEVS" || fp_die "cannot create veth pair"
+		fp_sb_netns ip link set "fpv$FP_SB_VDEVS" up
+		fp_sb_netns ip link set "fpw$FP_SB_VDEVS" up
+		FP_SB_VM_INJECT[$vm]=fpw$FP_SB_VDEVS
+		pcap="net_pcap_$vm,rx_iface_in=fpv$FP_SB_VDEVS,tx_pcap=${capture:-/dev/null}"
+		netns=(ip netns exec "$FP_SB_NS")
+	elif [ -n "$capture" ]; then
+		pcap="net_pcap_$vm,tx_pcap=$capture"
+	fi
 	# Both testpmd lcores share the host core: the PMD core is OVS's.
-	"$FP_TESTPMD" --lcores="0@$FP_SB_HOST_CORE,1@$FP_SB_HOST_CORE" \
+	"${netns[@]}" "$FP_TESTPMD" \
+		--lcores="0@$FP_SB_HOST_CORE,1@$FP_SB_HOST_CORE" \
 		--file-prefix="$prefix" --no-pci --single-file-segments \
 		-m "$FP_SB_VM_MEM" \
 		--vdev="net_virtio_user0,path=$sock,server=1,queues=$queues,queue_size=1024" \
-		${capture:+--vdev=net_pcap_$vm,tx_pcap=$capture} \
+		${pcap:+--vdev=$pcap} \
 		-- --forward-mode="$mode" --rxq="$queues" --txq="$queues" \
 		--nb-cores=1 --total-num-mbufs=16384 --stats-period=86400 \
 		> "$FP_SB_DIR/$vm.log" 2>&1 &
@@ -491,6 +523,17 @@ fp_sb_vm_start() {
 	fp_sb_save
 	fp_wait_for 30 "$vm to listen on $sock" test -S "$sock" ||
 		fp_die "VM $vm did not start; see $FP_SB_DIR/$vm.log"
+}
+
+# Sends the frames of a pcap from a VM started with --inject, through its
+# virtio port, into OVS.
+# Usage: fp_sb_vm_inject VM PCAP
+fp_sb_vm_inject() {
+	local vm=$1 pcap=$2
+
+	[ -n "${FP_SB_VM_INJECT[$vm]}" ] || fp_die "VM $vm was not started with --inject"
+	fp_sb_netns "$FP_SB_TOOLS/fp-pcap" inject "${FP_SB_VM_INJECT[$vm]}" \
+		"$pcap" || fp_die "cannot inject $pcap into VM $vm"
 }
 
 # Adds a dpdkvhostuserclient port connected to a VM from fp_sb_vm_start, and

@@ -86,6 +86,28 @@ check_ipv4_l4(const uint8_t *ip, size_t avail)
 	return proto;
 }
 
+/* Checks an IPv6 header at 'ip' and its UDP/TCP payload; returns the
+ * next header. */
+static uint8_t
+check_ipv6_l4(const uint8_t *ip, size_t avail)
+{
+	uint16_t plen = get16(ip + 4);
+	uint8_t pseudo[40];
+	uint8_t proto = ip[6];
+
+	assert_int_equal(ip[0] >> 4, 6);
+	assert_true(40u + plen <= avail);
+	memcpy(pseudo, ip + 8, 32);
+	memset(pseudo + 32, 0, 8);
+	pseudo[34] = plen >> 8;
+	pseudo[35] = plen & 0xff;
+	pseudo[39] = proto;
+	/* IPv6 UDP checksums are mandatory, so never zero. */
+	assert_int_equal(fold(sum16(ip + 40, plen, sum16(pseudo, 40, 0))),
+			 0xffff);
+	return proto;
+}
+
 static void
 test_default_conf_is_valid(void **state)
 {
@@ -119,6 +141,171 @@ test_conf_check_refuses_out_of_range(void **state)
 
 	conf.vni = 1u << 24;
 	assert_non_null(fp_pktgen_conf_check(&conf));
+	conf.vni = 0xffffff;
+	conf.vnis = 2;
+	assert_non_null(fp_pktgen_conf_check(&conf));
+
+	/* IPv6 and TCP headers do not fit a 64-byte frame. */
+	fp_pktgen_conf_default(&conf);
+	conf.inner_src.ipv6 = conf.inner_dst.ipv6 = true;
+	conf.proto = FP_PKTGEN_TCP;
+	assert_non_null(fp_pktgen_conf_check(&conf));
+	conf.frame_size = 78;
+	assert_null(fp_pktgen_conf_check(&conf));
+	conf.inner_dst.ipv6 = false;
+	assert_non_null(fp_pktgen_conf_check(&conf));
+}
+
+static void
+test_ipv6_underlay_and_overlay_with_vlan(void **state)
+{
+	uint8_t buf[FP_PKTGEN_BUF_MAX];
+	struct fp_pktgen_conf conf;
+	size_t inner;
+	int len;
+
+	(void)state;
+	fp_pktgen_conf_default(&conf);
+	conf.outer_src.ipv6 = conf.outer_dst.ipv6 = true;
+	memcpy(conf.outer_src.bytes, "\xfd\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x02", 16);
+	memcpy(conf.outer_dst.bytes, "\xfd\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x01", 16);
+	conf.inner_src.ipv6 = conf.inner_dst.ipv6 = true;
+	memcpy(conf.inner_src.bytes, "\xfd\x01\0\0\0\0\0\0\0\0\0\0\0\0\0\x01", 16);
+	memcpy(conf.inner_dst.bytes, "\xfd\x02\0\0\0\0\0\0\0\0\0\0\0\0\0\x01", 16);
+	conf.vlan = 42;
+	conf.proto = FP_PKTGEN_TCP;
+	conf.frame_size = 200;
+	assert_null(fp_pktgen_conf_check(&conf));
+	len = fp_pktgen_build(&conf, 0, 0, false, buf, sizeof(buf), &inner);
+	assert_int_equal(len, 196 + 70);
+	assert_int_equal(inner, 70);
+	assert_int_equal(get16(buf + 12), 0x86dd);
+	assert_int_equal(check_ipv6_l4(buf + 14, len - 14), IPPROTO_UDP);
+	assert_int_equal(get16(buf + 54 + 2), 4789);
+	/* Inner: 802.1Q VID 42, then IPv6 TCP. */
+	assert_int_equal(get16(buf + inner + 12), 0x8100);
+	assert_int_equal(get16(buf + inner + 14) & 0xfff, 42);
+	assert_int_equal(get16(buf + inner + 16), 0x86dd);
+	assert_int_equal(check_ipv6_l4(buf + inner + 18, len - inner - 18),
+			 IPPROTO_TCP);
+}
+
+static void
+test_vnis_spread_streams(void **state)
+{
+	uint8_t buf[FP_PKTGEN_BUF_MAX];
+	struct fp_pktgen_conf conf;
+	uint32_t s;
+
+	(void)state;
+	fp_pktgen_conf_default(&conf);
+	conf.streams = 10;
+	conf.vnis = 4;
+	for (s = 0; s < conf.streams; s++) {
+		fp_pktgen_build(&conf, s, 0, false, buf, sizeof(buf), NULL);
+		assert_int_equal(get16(buf + 46) << 8 | buf[48],
+				 100 + s % 4);
+	}
+}
+
+static void
+test_imix_sizes(void **state)
+{
+	uint8_t buf[FP_PKTGEN_BUF_MAX];
+	struct fp_pktgen_conf conf;
+	unsigned int count[3] = { 0, 0, 0 };
+	uint32_t n;
+
+	(void)state;
+	fp_pktgen_conf_default(&conf);
+	conf.frame_size = FP_PKTGEN_IMIX;
+	conf.packets = 120;
+	assert_null(fp_pktgen_conf_check(&conf));
+	for (n = 0; n < conf.packets; n++) {
+		size_t inner;
+		int len = fp_pktgen_build(&conf, 0, n, false, buf, sizeof(buf),
+					  &inner);
+
+		switch (len - inner) {
+		case 60: count[0]++; break;
+		case 566: count[1]++; break;
+		case 1514: count[2]++; break;
+		default: fail();
+		}
+		check_ipv4_l4(buf + inner + 14, len - inner - 14);
+	}
+	assert_int_equal(count[0], 70);
+	assert_int_equal(count[1], 40);
+	assert_int_equal(count[2], 10);
+}
+
+static uint32_t
+get32(const uint8_t *p)
+{
+	return (uint32_t)get16(p) << 16 | get16(p + 2);
+}
+
+/* TCP header of a plain IPv4 frame. */
+static const uint8_t *
+tcp_of(const uint8_t *frame)
+{
+	return frame + 14 + 20;
+}
+
+static void
+test_tcp_handshake_numbers_follow_the_bytes(void **state)
+{
+	uint8_t f[5][FP_PKTGEN_BUF_MAX];
+	uint8_t r[5][FP_PKTGEN_BUF_MAX];
+	struct fp_pktgen_conf conf;
+	uint32_t isn_f, isn_r;
+	int flen[5];
+	int n;
+
+	(void)state;
+	fp_pktgen_conf_default(&conf);
+	conf.encap = false;
+	conf.proto = FP_PKTGEN_TCP;
+	conf.tcp_handshake = true;
+	conf.streams = 4;
+	conf.packets = 5;
+	conf.frame_size = 100;
+	for (n = 0; n < 5; n++) {
+		flen[n] = fp_pktgen_build(&conf, 3, n, false, f[n],
+					  sizeof(f[n]), NULL);
+		assert_int_equal(flen[n], 96);
+		assert_int_equal(fp_pktgen_build(&conf, 3, n, true, r[n],
+						 sizeof(r[n]), NULL), 96);
+		check_ipv4_l4(f[n] + 14, get16(f[n] + 16));
+		check_ipv4_l4(r[n] + 14, get16(r[n] + 16));
+	}
+	/* Flags: SYN, ACK, ACK, ACK, FIN|ACK; SYN|ACK, ACK, ..., FIN|ACK. */
+	assert_int_equal(tcp_of(f[0])[13], 0x02);
+	assert_int_equal(tcp_of(f[2])[13], 0x10);
+	assert_int_equal(tcp_of(f[4])[13], 0x11);
+	assert_int_equal(tcp_of(r[0])[13], 0x12);
+	assert_int_equal(tcp_of(r[2])[13], 0x10);
+	assert_int_equal(tcp_of(r[4])[13], 0x11);
+	/* Reverse frames swap addresses and ports. */
+	assert_memory_equal(r[1] + 26, f[1] + 30, 4);
+	assert_memory_equal(tcp_of(r[1]), tcp_of(f[1]) + 2, 2);
+
+	isn_f = get32(tcp_of(f[0]) + 4);
+	isn_r = get32(tcp_of(r[0]) + 4);
+	assert_int_equal(get32(tcp_of(r[0]) + 8), isn_f + 1);
+	/* Data segments: 96 - 54 = 42 bytes each; SYN and FIN carry none
+	 * and are padded to the minimum frame. */
+	assert_int_equal(get16(f[0] + 16), 40);
+	assert_int_equal(get16(f[1] + 16), 82);
+	assert_int_equal(get32(tcp_of(f[1]) + 4), isn_f + 1);
+	assert_int_equal(get32(tcp_of(f[2]) + 4), isn_f + 1 + 42);
+	assert_int_equal(get32(tcp_of(f[4]) + 4), isn_f + 1 + 3 * 42);
+	assert_int_equal(get32(tcp_of(f[1]) + 8), isn_r + 1);
+	/* Each reverse ACK acknowledges the forward packet it answers. */
+	assert_int_equal(get32(tcp_of(r[1]) + 8), isn_f + 1 + 42);
+	assert_int_equal(get32(tcp_of(r[3]) + 8), isn_f + 1 + 3 * 42);
+	assert_int_equal(get32(tcp_of(r[4]) + 8), isn_f + 1 + 3 * 42 + 1);
+	assert_int_equal(get32(tcp_of(r[4]) + 4), isn_r + 1);
 }
 
 static void
@@ -131,7 +318,7 @@ test_udp_64_layout_and_checksums(void **state)
 
 	(void)state;
 	fp_pktgen_conf_default(&conf);
-	len = fp_pktgen_build(&conf, 0, 0, buf, sizeof(buf), &inner);
+	len = fp_pktgen_build(&conf, 0, 0, false, buf, sizeof(buf), &inner);
 	assert_int_equal(len, 60 + OUTER_HLEN);
 	assert_int_equal(inner, OUTER_HLEN);
 
@@ -171,8 +358,8 @@ test_every_size_has_valid_checksums(void **state)
 			int len;
 
 			conf.frame_size = size;
-			len = fp_pktgen_build(&conf, 2, size, buf, sizeof(buf),
-					      &inner);
+			len = fp_pktgen_build(&conf, 2, 0, false, buf,
+					      sizeof(buf), &inner);
 			assert_int_equal(len, size - 4 + OUTER_HLEN);
 			check_ipv4_l4(buf + 14, len - 14);
 			assert_int_equal(check_ipv4_l4(buf + inner + 14,
@@ -195,7 +382,8 @@ test_tcp_is_mid_stream_ack(void **state)
 	fp_pktgen_conf_default(&conf);
 	conf.proto = FP_PKTGEN_TCP;
 	conf.frame_size = 512;
-	len = fp_pktgen_build(&conf, 0, 5, buf, sizeof(buf), &inner);
+	conf.packets = 6;
+	len = fp_pktgen_build(&conf, 0, 5, false, buf, sizeof(buf), &inner);
 	assert_int_equal(len, 508 + OUTER_HLEN);
 	/* TCP flags byte: ACK only. */
 	assert_int_equal(buf[inner + 34 + 13], 0x10);
@@ -220,8 +408,8 @@ test_streams_are_distinct_tuples(void **state)
 		size_t inner;
 		uint32_t key;
 
-		assert_true(fp_pktgen_build(&conf, s, 0, buf, sizeof(buf),
-					    &inner) > 0);
+		assert_true(fp_pktgen_build(&conf, s, 0, false, buf,
+					    sizeof(buf), &inner) > 0);
 		key = (uint32_t)buf[inner + 14 + 15] << 16 |
 		      get16(buf + inner + 34);
 		assert_int_equal(seen[key], 0);
@@ -233,7 +421,8 @@ test_streams_are_distinct_tuples(void **state)
 	{
 		size_t inner;
 
-		fp_pktgen_build(&conf, 64512, 0, buf, sizeof(buf), &inner);
+		fp_pktgen_build(&conf, 64512, 0, false, buf, sizeof(buf),
+				&inner);
 		assert_memory_equal(buf + inner + 14 + 12, "\x0a\x00\x00\x02",
 				    4);
 		assert_int_equal(get16(buf + inner + 34), 1024);
@@ -252,12 +441,13 @@ test_output_is_deterministic(void **state)
 	fp_pktgen_conf_default(&conf);
 	conf.streams = 10;
 	conf.frame_size = 200;
-	len = fp_pktgen_build(&conf, 7, 3, a, sizeof(a), NULL);
-	assert_int_equal(fp_pktgen_build(&conf, 7, 3, b, sizeof(b), NULL),
-			 len);
+	conf.packets = 5;
+	len = fp_pktgen_build(&conf, 7, 3, false, a, sizeof(a), NULL);
+	assert_int_equal(fp_pktgen_build(&conf, 7, 3, false, b, sizeof(b),
+					 NULL), len);
 	assert_memory_equal(a, b, len);
 	/* Another packet of the same stream: same tuple, other payload. */
-	fp_pktgen_build(&conf, 7, 4, b, sizeof(b), NULL);
+	fp_pktgen_build(&conf, 7, 4, false, b, sizeof(b), NULL);
 	assert_memory_equal(a + OUTER_HLEN + 26, b + OUTER_HLEN + 26, 12);
 	assert_memory_not_equal(a + OUTER_HLEN + 42, b + OUTER_HLEN + 42,
 				len - OUTER_HLEN - 42);
@@ -272,11 +462,14 @@ test_build_refuses_bad_arguments(void **state)
 	(void)state;
 	fp_pktgen_conf_default(&conf);
 	conf.streams = 4;
-	assert_int_equal(fp_pktgen_build(&conf, 4, 0, buf, sizeof(buf), NULL),
-			 -EINVAL);
-	assert_int_equal(fp_pktgen_build(&conf, 0, 0, buf, 109, NULL),
+	assert_int_equal(fp_pktgen_build(&conf, 4, 0, false, buf, sizeof(buf),
+					 NULL), -EINVAL);
+	assert_int_equal(fp_pktgen_build(&conf, 0, 1, false, buf, sizeof(buf),
+					 NULL), -EINVAL);
+	assert_int_equal(fp_pktgen_build(&conf, 0, 0, false, buf, 109, NULL),
 			 -ENOSPC);
-	assert_int_equal(fp_pktgen_build(&conf, 0, 0, buf, 110, NULL), 110);
+	assert_int_equal(fp_pktgen_build(&conf, 0, 0, false, buf, 110, NULL),
+			 110);
 }
 
 static void
@@ -352,6 +545,10 @@ main(void)
 		cmocka_unit_test(test_udp_64_layout_and_checksums),
 		cmocka_unit_test(test_every_size_has_valid_checksums),
 		cmocka_unit_test(test_tcp_is_mid_stream_ack),
+		cmocka_unit_test(test_ipv6_underlay_and_overlay_with_vlan),
+		cmocka_unit_test(test_vnis_spread_streams),
+		cmocka_unit_test(test_imix_sizes),
+		cmocka_unit_test(test_tcp_handshake_numbers_follow_the_bytes),
 		cmocka_unit_test(test_streams_are_distinct_tuples),
 		cmocka_unit_test(test_output_is_deterministic),
 		cmocka_unit_test(test_build_refuses_bad_arguments),

@@ -1,0 +1,208 @@
+# SPDX-License-Identifier: Apache-2.0
+#
+# Shared by the fold tests: a VXLAN tenant network with a conntrack
+# security group, run once with folding off and once on (or on stock
+# OVS-DPDK), and what to compare between the runs. Source it from bash after
+# nothing else; it sources sandbox.sh.
+#
+# The network (as in the demo):
+#
+#   dpdk0 (inject port, uplink capture) -- br-phy (VTEP) -- tnl_pop/push --
+#   br-int: vxlan0 (ofport 10) <-> ct <-> vhu0 (ofport 20) -- testpmd vm0
+#
+# vm0 captures what it receives and sends what fold_egress feeds it; dpdk0
+# receives what fold_ingress feeds it and captures what OVS sends out.
+#
+# Counters only compare across runs if packets meet conntrack in the same
+# state, whatever the batching: so traffic goes in two phases, the first
+# packet of every stream, which commits its connection, then the rest.
+
+. "$(dirname "${BASH_SOURCE[0]}")/sandbox.sh"
+
+FOLD_VTEP=172.31.1.1
+FOLD_REMOTE=172.31.1.2
+FOLD_VM_RX=0      # Packets vm0 must have received so far.
+FOLD_UPLINK_TX=0  # Packets dpdk0 must have sent so far.
+
+# Starts a sandbox and builds the network.
+# Usage: fold_start NAME on|off|stock [--ipv6-underlay]
+fold_start() {
+	local name=$1 mode=$2 cidr
+
+	shift 2
+	if [ "${1:-}" = --ipv6-underlay ]; then
+		FOLD_VTEP=fd00:31::1
+		FOLD_REMOTE=fd00:31::2
+		cidr=$FOLD_VTEP/64
+	else
+		cidr=$FOLD_VTEP/24
+	fi
+	FOLD_VM_RX=0
+	FOLD_UPLINK_TX=0
+	if [ "$mode" = stock ]; then
+		fp_sb_start "$name" --stock
+	else
+		fp_sb_start "$name"
+		fp_sb_vsctl set Open_vSwitch . \
+			other_config:fold-enable=$([ "$mode" = on ] && echo true || echo false)
+	fi
+	fp_sb_vm_start vm0 --capture "$FP_SB_DIR/vm0.pcap" --inject
+	fp_sb_add_phy_bridge br-phy "$cidr" 02:00:00:00:00:01
+	fp_sb_add_bridge br-int
+	fp_sb_add_vxlan_port br-int vxlan0 "$FOLD_REMOTE" 100 10
+	fp_sb_add_vhu_port br-int vhu0 vm0 20
+	fp_sb_add_inject_port br-phy dpdk0 --capture "$FP_SB_DIR/uplink.pcap" 1
+	# Where the remote VTEP is, so that egress traffic is encapsulated and
+	# switched without ARP or flooding.
+	fp_sb_appctl tnl/neigh/set br-phy "$FOLD_REMOTE" 02:00:00:00:00:02 \
+		> /dev/null || fp_die "cannot set the remote VTEP's MAC"
+	fp_sb_appctl fdb/add br-phy dpdk0 0 02:00:00:00:00:02 > /dev/null ||
+		fp_die "cannot add the remote VTEP to br-phy's FDB"
+}
+
+# Replaces the flows of br-int with those on stdin (ovs-ofctl add-flows).
+fold_flows() {
+	fp_sb_ofctl del-flows br-int
+	fp_sb_ofctl add-flows br-int - || fp_die "cannot add flows to br-int"
+}
+
+# Installs the security group: from the tunnel (table 1) and from the VM
+# (table 2), conntrack in zone 1, allow established, commit new, drop the
+# rest.
+fold_security_group() {
+	fold_flows <<-'FLOWS'
+		table=0,priority=100,in_port=10,ip,ct_state=-trk,actions=ct(zone=1,table=1)
+		table=0,priority=100,in_port=10,ipv6,ct_state=-trk,actions=ct(zone=1,table=1)
+		table=0,priority=100,in_port=20,ip,ct_state=-trk,actions=ct(zone=1,table=2)
+		table=0,priority=100,in_port=20,ipv6,ct_state=-trk,actions=ct(zone=1,table=2)
+		table=0,priority=0,actions=drop
+		table=1,priority=100,ip,ct_state=+trk+new,actions=ct(commit,zone=1),output:20
+		table=1,priority=100,ipv6,ct_state=+trk+new,actions=ct(commit,zone=1),output:20
+		table=1,priority=100,ct_state=+trk+est,actions=output:20
+		table=1,priority=0,actions=drop
+		table=2,priority=100,ip,ct_state=+trk+new,actions=ct(commit,zone=1),output:10
+		table=2,priority=100,ipv6,ct_state=+trk+new,actions=ct(commit,zone=1),output:10
+		table=2,priority=100,ct_state=+trk+est,actions=output:10
+		table=2,priority=0,actions=drop
+		FLOWS
+}
+
+# Sends a pcap into the uplink and waits until vm0 has received 'expect'
+# more packets (default: all of them).
+# Usage: fold_ingress PCAP [EXPECT]
+fold_ingress() {
+	local pcap=$1 n
+
+	n=${2:-$("$FP_SB_TOOLS/fp-pcap" count "$pcap")}
+	fp_sb_inject dpdk0 "$pcap" > /dev/null
+	FOLD_VM_RX=$((FOLD_VM_RX + n))
+	fp_sb_wait_vm_rx vm0 "$FOLD_VM_RX" 30
+}
+
+# Sends a pcap from vm0 and waits until the uplink has sent 'expect' more
+# packets (default: all of them).
+# Usage: fold_egress PCAP [EXPECT]
+fold_egress() {
+	local pcap=$1 n
+
+	n=${2:-$("$FP_SB_TOOLS/fp-pcap" count "$pcap")}
+	fp_sb_vm_inject vm0 "$pcap" > /dev/null
+	FOLD_UPLINK_TX=$((FOLD_UPLINK_TX + n))
+	fp_wait_for 30 "dpdk0 to send $FOLD_UPLINK_TX packets" \
+		fold_uplink_sent "$FOLD_UPLINK_TX" ||
+		fp_die "dpdk0 sent $(fp_sb_iface_stat dpdk0 tx_packets) packets, expected $FOLD_UPLINK_TX"
+}
+
+fold_uplink_sent() {
+	[ "$(fp_sb_iface_stat dpdk0 tx_packets)" -ge "$1" ]
+}
+
+# Sends a pcap in two phases: the first 'streams' frames (packet 0 of each
+# stream, in fp-streamgen's order), then the rest.
+# Usage: fold_two_phases ingress|egress PCAP STREAMS
+fold_two_phases() {
+	local dir=$1 pcap=$2 streams=$3
+
+	"$FP_SB_TOOLS/fp-pcap" slice "$pcap" "$pcap.1" 0 "$streams" > /dev/null
+	"$FP_SB_TOOLS/fp-pcap" slice "$pcap" "$pcap.2" "$streams" > /dev/null
+	"fold_$dir" "$pcap.1"
+	"fold_$dir" "$pcap.2"
+}
+
+# Prints a counter of fold/show, summed over PMDs: hits, misses, inserts,
+# "guard failures", invalidations, streams.
+fold_stat() {
+	fp_sb_appctl fold/show | awk -v k="$1" '
+		index($0, "  " k ":") == 1 {
+			split($0, f, ": ")
+			split(f[2], v, " ")
+			sum += v[1]
+		}
+		END { print sum + 0 }'
+}
+
+# Saves what a run did into DIR: the frames vm0 and the uplink received,
+# the OpenFlow and datapath flow counters, the conntrack entries, and
+# fold/show and pmd-stats-show. Stops vm0 and removes dpdk0 to flush their
+# captures.
+fold_save() {
+	local dir=$1
+
+	mkdir -p "$dir"
+	# OpenFlow counters follow the datapath's once a revalidation round
+	# has pushed them; a round that starts after the traffic has stopped
+	# is finished when the second wait returns.
+	fp_sb_appctl revalidator/wait > /dev/null
+	fp_sb_appctl revalidator/wait > /dev/null
+	for br in br-phy br-int; do
+		fp_sb_ofctl dump-flows "$br" | grep -v '_reply' |
+			sed -E 's/ *(duration|idle_age|hard_age)=[^,]*,//g' |
+			sort > "$dir/of-$br"
+	done
+	fp_sb_appctl dpctl/dump-flows | grep -v '^flow-dump' |
+		sed -E 's/, used:[^,]*//; s/ufid:[^,]*, //' | sort > "$dir/dp-flows"
+	fp_sb_appctl dpctl/dump-conntrack | sort > "$dir/conntrack"
+	fp_sb_appctl fold/show > "$dir/fold-show" 2>&1 || true
+	fp_sb_appctl dpif-netdev/pmd-stats-show > "$dir/pmd-stats"
+	fp_sb_vm_stop vm0
+	fp_sb_vsctl del-port br-phy dpdk0
+	cp "$FP_SB_DIR/vm0.pcap" "$FP_SB_DIR/uplink.pcap" "$dir/"
+}
+
+# Fails unless two runs saved by fold_save did the same: the same frames
+# to the VM and the uplink (in order within each flow), the same flow
+# counters and the same conntrack entries.
+# Usage: fold_same RUN_A RUN_B
+fold_same() {
+	local a=$1 b=$2 f
+
+	fp_check "the VM received the same frames in both runs" \
+		"$FP_SB_TOOLS/fp-pcap" diff --per-flow "$a/vm0.pcap" "$b/vm0.pcap"
+	fp_check "the uplink sent the same frames in both runs" \
+		"$FP_SB_TOOLS/fp-pcap" diff --per-flow "$a/uplink.pcap" \
+		"$b/uplink.pcap"
+	for f in of-br-int of-br-phy dp-flows conntrack; do
+		if ! diff -u "$a/$f" "$b/$f"; then
+			fp_die "$f differ between the runs"
+		fi
+		echo "ok - $f are equal ($(wc -l < "$a/$f") lines)"
+	done
+}
+
+# Runs 'fold_scenario' (a function the test defines, taking the run's
+# mode) once per mode, each in its own sandbox and subshell. A scenario
+# saves its run into $FOLD_RESULTS/MODE, which is kept for inspection in
+# <build>/meson-logs/fold-results/NAME.
+# Usage: fold_runs NAME MODE...
+fold_runs() {
+	local mode
+
+	FOLD_RESULTS=$FP_BUILD/meson-logs/fold-results/$1
+	shift
+	rm -rf "$FOLD_RESULTS"
+	mkdir -p "$FOLD_RESULTS"
+	for mode in "$@"; do
+		echo "== run with folding $mode =="
+		( fold_scenario "$mode" ) || fp_die "the run with folding $mode failed"
+	done
+}

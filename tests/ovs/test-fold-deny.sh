@@ -1,0 +1,102 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# Replacing the allow rule with drop stops delivery, and folding lets no
+# more packets through than the unfolded datapath does.
+#
+# A rule change reaches the datapath when revalidation updates the
+# megaflows; until then both datapaths forward with the old megaflows, and a
+# folded stream checks its megaflows on every batch. The test makes that
+# window deterministic by pausing the revalidators: K packets sent while
+# they are paused are delivered in both runs (the same leak, by design), and
+# nothing is delivered once revalidation has run. It then measures the leak
+# without the pause, with traffic flowing at about 10 kpps while the rule
+# changes, and reports it for both runs.
+
+. "$(dirname "$0")/fold.sh"
+
+streams=8
+packets=400
+k=$((streams * 8))
+
+fold_scenario() {
+	local mode=$1 pcap vm_rx before after leak injector total at_change
+
+	fold_start "fold-deny-$mode" "$mode"
+	fold_security_group
+	pcap=$FP_SB_DIR/traffic.pcap
+	"$FP_STREAMGEN" --streams $streams --packets $packets --proto tcp \
+		--out "$pcap" > /dev/null
+	slice() {
+		"$FP_SB_TOOLS/fp-pcap" slice "$pcap" "$FP_SB_DIR/$1.pcap" "$2" ${3:+"$3"} > /dev/null
+	}
+	slice learn 0 $k
+	slice paused $k $k
+	slice after $((2 * k)) $k
+	slice relearn $((3 * k)) $k
+	slice live $((4 * k))
+
+	fold_two_phases ingress "$FP_SB_DIR/learn.pcap" $streams
+
+	# Deterministic window: revalidators paused.
+	fp_sb_appctl revalidator/pause > /dev/null
+	fp_sb_ofctl mod-flows --strict br-int \
+		"table=1,priority=100,ct_state=+trk+est,actions=drop"
+	fold_ingress "$FP_SB_DIR/paused.pcap"
+	echo "ok - $mode: $k packets sent before revalidation were delivered"
+	fp_sb_appctl revalidator/resume > /dev/null
+	fp_sb_appctl revalidator/wait > /dev/null
+	vm_rx=$(fp_sb_vm_stat vm0 ipackets)
+	fp_sb_inject dpdk0 "$FP_SB_DIR/after.pcap" > /dev/null
+	fp_wait_for 30 "the uplink to receive them" fp_sb_port_rx_at_least \
+		dpdk0 $((3 * k)) || fp_die "the uplink did not receive the packets"
+	fp_sb_appctl revalidator/wait > /dev/null
+	fp_check_eq "$mode: nothing is delivered after revalidation" \
+		"$vm_rx" "$(fp_sb_vm_stat vm0 ipackets)"
+
+	# Measured window: allow again, relearn, then deny while traffic flows.
+	fp_sb_ofctl mod-flows --strict br-int \
+		"table=1,priority=100,ct_state=+trk+est,actions=output:20"
+	fp_sb_appctl revalidator/wait > /dev/null
+	FOLD_VM_RX=$vm_rx
+	fold_ingress "$FP_SB_DIR/relearn.pcap"
+	before=$(fp_sb_vm_stat vm0 ipackets)
+	total=$(( $(fp_sb_iface_stat dpdk0 rx_packets) + $(fp_sb_pcap_frames live) ))
+	fp_sb_netns "$FP_SB_TOOLS/fp-pcap" inject "$(fp_sb_vsctl get Interface \
+		dpdk0 external_ids:fp-inject | tr -d '"')" "$FP_SB_DIR/live.pcap" 10 \
+		> /dev/null &
+	injector=$!
+	fp_sb_on_exit "kill $injector 2> /dev/null"
+	fp_wait_for 30 "half the live traffic" fp_sb_vm_rx_at_least vm0 \
+		$((before + $(fp_sb_pcap_frames live) / 2)) ||
+		fp_die "the live traffic did not flow"
+	at_change=$(fp_sb_vm_stat vm0 ipackets)
+	fp_sb_ofctl mod-flows --strict br-int \
+		"table=1,priority=100,ct_state=+trk+est,actions=drop"
+	wait $injector
+	fp_wait_for 30 "the uplink to receive the live traffic" \
+		fp_sb_port_rx_at_least dpdk0 $total ||
+		fp_die "the uplink did not receive the live traffic"
+	fp_sb_appctl revalidator/wait > /dev/null
+	after=$(fp_sb_vm_stat vm0 ipackets)
+	leak=$((after - at_change))
+	echo "$leak" > "$FOLD_RESULTS/$mode.leak"
+	echo "$mode: $leak packets delivered after the rule change (live)"
+	fold_save "$FOLD_RESULTS/$mode"
+}
+
+fp_sb_pcap_frames() {
+	"$FP_SB_TOOLS/fp-pcap" count "$FP_SB_DIR/$1.pcap"
+}
+
+fp_sb_require_env
+fold_runs deny off on
+
+off=$(cat "$FOLD_RESULTS/off.leak")
+on=$(cat "$FOLD_RESULTS/on.leak")
+echo "leak after the rule change, traffic at ~10 kpps: folding off $off, folding on $on packets"
+hits=$(awk '/^  hits:/ {print $2}' "$FOLD_RESULTS/on/fold-show")
+fp_check "the run with folding on folded traffic ($hits hits)" \
+	test "${hits:-0}" -gt 0
+fp_check "its streams were invalidated by the rule change" \
+	grep -qE "invalidations: [1-9]" "$FOLD_RESULTS/on/fold-show"

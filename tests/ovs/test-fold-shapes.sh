@@ -1,0 +1,96 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# Other pipelines fold too, with the same results as without folding:
+#   ipv6-underlay  VXLAN over IPv6
+#   inner-ipv6     IPv6 tenant traffic
+#   inner-vlan     802.1Q-tagged tenant frames
+#   two-zones      conntrack in zone 1, then in zone 2 (four passes)
+#   nat            destination NAT of a virtual IP to the VM
+#
+# Usage: test-fold-shapes.sh SHAPE
+
+. "$(dirname "$0")/fold.sh"
+
+shape=${1:?shape}
+streams=8
+packets=24
+gen=(--streams $streams --packets $packets --proto tcp --size 128)
+start=()
+
+case $shape in
+ipv6-underlay)
+	start=(--ipv6-underlay)
+	gen+=(--outer-src fd00:31::2 --outer-dst fd00:31::1)
+	;;
+inner-ipv6)
+	gen+=(--inner-src fd00:10::1 --inner-dst fd00:11::1)
+	;;
+inner-vlan)
+	gen+=(--vlan 42)
+	;;
+two-zones|nat)
+	;;
+*)
+	fp_die "unknown shape $shape"
+	;;
+esac
+
+flows() {
+	case $shape in
+	two-zones)
+		fold_flows <<-'FLOWS'
+		table=0,priority=100,in_port=10,ip,ct_state=-trk,actions=ct(zone=1,table=1)
+		table=0,priority=0,actions=drop
+		table=1,priority=100,ip,ct_state=+trk+new,ct_zone=1,actions=ct(commit,zone=1),ct(zone=2,table=2)
+		table=1,priority=100,ip,ct_state=+trk+est,ct_zone=1,actions=ct(zone=2,table=2)
+		table=1,priority=0,actions=drop
+		table=2,priority=100,ip,ct_state=+trk+new,ct_zone=2,actions=ct(commit,zone=2),output:20
+		table=2,priority=100,ip,ct_state=+trk+est,ct_zone=2,actions=output:20
+		table=2,priority=0,actions=drop
+		FLOWS
+		;;
+	nat)
+		# Traffic to the virtual IP 10.1.0.1 reaches the VM at 10.1.0.99.
+		fold_flows <<-'FLOWS'
+		table=0,priority=100,in_port=10,ip,ct_state=-trk,actions=ct(zone=1,nat,table=1)
+		table=0,priority=0,actions=drop
+		table=1,priority=100,ip,ct_state=+trk+new,actions=ct(commit,zone=1,nat(dst=10.1.0.99)),output:20
+		table=1,priority=100,ip,ct_state=+trk+est,actions=output:20
+		table=1,priority=0,actions=drop
+		FLOWS
+		;;
+	*)
+		fold_security_group
+		;;
+	esac
+}
+
+fold_scenario() {
+	local mode=$1 pcap
+
+	fold_start "fold-$shape-$mode" "$mode" "${start[@]}"
+	flows
+	pcap=$FP_SB_DIR/traffic.pcap
+	"$FP_STREAMGEN" "${gen[@]}" --out "$pcap" > /dev/null
+	fold_two_phases ingress "$pcap" $streams
+	fold_save "$FOLD_RESULTS/$mode"
+}
+
+fp_sb_require_env
+fold_runs "shape-$shape" off on
+
+hits=$(awk '/^  hits:/ {print $2}' "$FOLD_RESULTS/on/fold-show")
+fp_check "$shape: with folding on, most packets were folded ($hits)" \
+	test "${hits:-0}" -ge $((streams * packets / 2))
+fold_same "$FOLD_RESULTS/off" "$FOLD_RESULTS/on"
+case $shape in
+two-zones)
+	fp_check "conntrack holds both zones" grep -q "zone=2" \
+		"$FOLD_RESULTS/on/conntrack"
+	;;
+nat)
+	fp_check "conntrack translated the destination" \
+		grep -q "reply=(src=10.1.0.99" "$FOLD_RESULTS/on/conntrack"
+	;;
+esac

@@ -1,0 +1,465 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+
+/* Tests of the fold cache: insert, lookup, replacement, removal, eviction,
+ * capacity, ageing, the insertion policy, flush, iteration and the burst
+ * path, with the values' life cycle checked through value_free. */
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <rte_errno.h>
+
+#include "fp_flowcache.h"
+#include "fp_pkt.h"
+
+/* Host values: ints whose frees are counted. */
+static unsigned int freed;
+static int last_freed;
+
+static void
+value_free(void *value, void *aux)
+{
+	(void)aux;
+	freed++;
+	last_freed = *(int *)value;
+	free(value);
+}
+
+static int *
+value_new(int v)
+{
+	int *p = malloc(sizeof(*p));
+
+	assert_non_null(p);
+	*p = v;
+	return p;
+}
+
+/* A plain key for stream 'i' (distinct addresses and ports). */
+static void
+make_key(struct fp_stream_key *key, uint32_t i)
+{
+	memset(key, 0, sizeof(*key));
+	key->in_port = 1;
+	key->shape = FP_PKT_SHAPE_PLAIN;
+	key->layer[0].dl_type = RTE_BE16(0x0800);
+	key->layer[0].nw_proto = 17;
+	memcpy(key->layer[0].src, &i, sizeof(i));
+	key->layer[0].tp_src = rte_cpu_to_be_16(i & 0xffff);
+	key->layer[0].tp_dst = RTE_BE16(5001);
+}
+
+static struct fp_flowcache *
+cache_new(uint32_t capacity, uint32_t idle_ms, uint32_t insert_after)
+{
+	struct fp_flowcache_params p = {
+		.capacity = capacity,
+		.idle_ms = idle_ms,
+		.insert_after = insert_after,
+		.value_free = value_free,
+	};
+	struct fp_flowcache *fc = fp_flowcache_create(&p);
+
+	assert_non_null(fc);
+	freed = 0;
+	return fc;
+}
+
+/* Looks up one key; returns its entry or NULL. */
+static struct fp_flowcache_entry *
+lookup1(struct fp_flowcache *fc, uint32_t i, uint32_t now)
+{
+	struct fp_flowcache_entry *e;
+	struct fp_stream_key key;
+	const struct fp_stream_key *k = &key;
+	uint32_t hash;
+
+	make_key(&key, i);
+	hash = fp_stream_key_hash(&key);
+	fp_flowcache_lookup_burst(fc, &k, &hash, 1, now, &e);
+	return e;
+}
+
+static struct fp_flowcache_entry *
+insert1(struct fp_flowcache *fc, uint32_t i, uint32_t now)
+{
+	struct fp_stream_key key;
+
+	make_key(&key, i);
+	return fp_flowcache_insert(fc, &key, fp_stream_key_hash(&key),
+				   value_new(i), now);
+}
+
+static void
+test_create_refuses_bad_params(void **state)
+{
+	struct fp_flowcache_params p = { .capacity = 0, .insert_after = 1 };
+
+	(void)state;
+	assert_null(fp_flowcache_create(&p));
+	assert_int_equal(rte_errno, EINVAL);
+	p.capacity = 16;
+	p.insert_after = 0;
+	assert_null(fp_flowcache_create(&p));
+	assert_null(fp_flowcache_create(NULL));
+	fp_flowcache_free(NULL);
+}
+
+static void
+test_insert_then_lookup(void **state)
+{
+	struct fp_flowcache *fc = cache_new(1024, 0, 1);
+	struct fp_flowcache_entry *e;
+	struct fp_flowcache_stats s;
+
+	(void)state;
+	assert_null(lookup1(fc, 5, 10));
+	e = insert1(fc, 5, 10);
+	assert_non_null(e);
+	assert_int_equal(*(int *)e->value, 5);
+	assert_ptr_equal(lookup1(fc, 5, 20), e);
+	assert_int_equal(e->hits, 1);
+	assert_int_equal(e->last_used, 20);
+	assert_null(lookup1(fc, 6, 20));
+
+	fp_flowcache_stats_get(fc, &s);
+	assert_int_equal(s.entries, 1);
+	assert_int_equal(s.capacity, 1024);
+	assert_int_equal(s.lookups, 3);
+	assert_int_equal(s.hits, 1);
+	assert_int_equal(s.inserts, 1);
+	assert_int_equal(fp_flowcache_insert(fc, &e->key, e->hash, NULL, 0),
+			 NULL);
+	fp_flowcache_free(fc);
+	assert_int_equal(freed, 1);
+}
+
+static void
+test_keys_differ_in_shape_and_bytes(void **state)
+{
+	struct fp_flowcache *fc = cache_new(64, 0, 1);
+	struct fp_stream_key a, b;
+	const struct fp_stream_key *k = &b;
+	struct fp_flowcache_entry *e;
+	uint32_t hash;
+
+	(void)state;
+	make_key(&a, 1);
+	fp_flowcache_insert(fc, &a, fp_stream_key_hash(&a), value_new(1), 0);
+	/* One byte of TCP flags is another stream. */
+	b = a;
+	b.layer[0].tcp_flags = RTE_BE16(0x001);
+	hash = fp_stream_key_hash(&b);
+	assert_int_equal(fp_flowcache_lookup_burst(fc, &k, &hash, 1, 0, &e), 0);
+	/* Same bytes, even forced into the same hash, but another shape. */
+	b = a;
+	b.shape = FP_PKT_SHAPE_VXLAN;
+	hash = fp_stream_key_hash(&a);
+	assert_int_equal(fp_flowcache_lookup_burst(fc, &k, &hash, 1, 0, &e), 0);
+	fp_flowcache_free(fc);
+}
+
+static void
+test_insert_existing_replaces_value(void **state)
+{
+	struct fp_flowcache *fc = cache_new(64, 0, 1);
+	struct fp_flowcache_entry *e1, *e2;
+	struct fp_flowcache_stats s;
+
+	(void)state;
+	e1 = insert1(fc, 3, 0);
+	e2 = insert1(fc, 3, 5);
+	assert_ptr_equal(e1, e2);
+	assert_int_equal(freed, 1);
+	fp_flowcache_stats_get(fc, &s);
+	assert_int_equal(s.entries, 1);
+	assert_int_equal(s.replaced, 1);
+	fp_flowcache_free(fc);
+}
+
+static void
+test_remove_frees_value_and_slot(void **state)
+{
+	struct fp_flowcache *fc = cache_new(4, 0, 1);
+	struct fp_flowcache_entry *e;
+	struct fp_flowcache_stats s;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 4; i++)
+		insert1(fc, i, 0);
+	e = lookup1(fc, 2, 0);
+	fp_flowcache_remove(fc, e);
+	assert_int_equal(freed, 1);
+	assert_int_equal(last_freed, 2);
+	assert_null(lookup1(fc, 2, 0));
+	/* The slot is reused without evicting anyone. */
+	insert1(fc, 9, 0);
+	fp_flowcache_stats_get(fc, &s);
+	assert_int_equal(s.entries, 4);
+	assert_int_equal(s.evicted, 0);
+	assert_int_equal(s.removed, 1);
+	for (i = 0; i < 4; i++)
+		if (i != 2)
+			assert_non_null(lookup1(fc, i, 0));
+	fp_flowcache_free(fc);
+}
+
+static void
+test_capacity_is_bounded_and_lru_sampled(void **state)
+{
+	enum { CAP = 256, N = 4 * CAP };
+	struct fp_flowcache *fc = cache_new(CAP, 0, 1);
+	struct fp_flowcache_stats s;
+	unsigned int found_recent = 0;
+	unsigned int found = 0;
+	uint32_t i;
+
+	(void)state;
+	/* Time runs with the insertions: later streams are more recent. */
+	for (i = 0; i < N; i++)
+		insert1(fc, i, i);
+	fp_flowcache_stats_get(fc, &s);
+	assert_int_equal(s.entries, CAP);
+	assert_int_equal(s.inserts, N);
+	assert_int_equal(s.evicted, N - CAP);
+	assert_int_equal(freed, N - CAP);
+	for (i = 0; i < N; i++) {
+		if (lookup1(fc, i, N) != NULL) {
+			found++;
+			found_recent += i >= N - CAP;
+		}
+	}
+	assert_int_equal(found, CAP);
+	/* Sampled LRU keeps mostly the most recent quarter. */
+	assert_true(found_recent > CAP * 3 / 4);
+	fp_flowcache_free(fc);
+	assert_int_equal(freed, N);
+}
+
+static void
+test_full_buckets_evict_within_them(void **state)
+{
+	struct fp_flowcache *fc = cache_new(8, 0, 1);
+	struct fp_flowcache_stats s;
+	uint32_t i;
+
+	(void)state;
+	/* Capacity 8 gives two buckets; every key may use both, so 8 fit
+	 * without evictions and the ninth evicts one. */
+	for (i = 0; i < 8; i++)
+		insert1(fc, i, i);
+	fp_flowcache_stats_get(fc, &s);
+	assert_int_equal(s.evicted, 0);
+	insert1(fc, 8, 8);
+	fp_flowcache_stats_get(fc, &s);
+	assert_int_equal(s.entries, 8);
+	assert_int_equal(s.evicted, 1);
+	assert_non_null(lookup1(fc, 8, 9));
+	fp_flowcache_free(fc);
+}
+
+static bool
+stale_if_odd(void *value, void *aux)
+{
+	(void)aux;
+	return *(int *)value % 2 == 1;
+}
+
+static void
+test_sweep_ages_idle_and_stale(void **state)
+{
+	struct fp_flowcache *fc = cache_new(64, 1000, 1);
+	struct fp_flowcache_stats s;
+	uint32_t i;
+
+	(void)state;
+	for (i = 0; i < 10; i++)
+		insert1(fc, i, 0);
+	/* 0-4 used at 900, 5-9 idle since 0. */
+	for (i = 0; i < 5; i++)
+		lookup1(fc, i, 900);
+	/* Small budgets make progress and wrap around. */
+	assert_int_equal(fp_flowcache_sweep(fc, 1500, 3, NULL, NULL) +
+			 fp_flowcache_sweep(fc, 1500, 3, NULL, NULL) +
+			 fp_flowcache_sweep(fc, 1500, 4, NULL, NULL), 5);
+	for (i = 0; i < 10; i++)
+		assert_true((lookup1(fc, i, 1500) != NULL) == (i < 5));
+	/* Stale values go whatever their age. */
+	assert_int_equal(fp_flowcache_sweep(fc, 1500, 100, stale_if_odd,
+					    NULL), 2);
+	fp_flowcache_stats_get(fc, &s);
+	assert_int_equal(s.aged, 5);
+	assert_int_equal(s.stale, 2);
+	assert_int_equal(s.entries, 3);
+	assert_int_equal(freed, 7);
+	fp_flowcache_free(fc);
+}
+
+static void
+test_idle_zero_never_ages(void **state)
+{
+	struct fp_flowcache *fc = cache_new(8, 0, 1);
+
+	(void)state;
+	insert1(fc, 1, 0);
+	assert_int_equal(fp_flowcache_sweep(fc, 1u << 30, 8, NULL, NULL), 0);
+	assert_non_null(lookup1(fc, 1, 0));
+	fp_flowcache_free(fc);
+}
+
+static void
+test_admit_after_misses(void **state)
+{
+	struct fp_flowcache *fc = cache_new(8, 0, 3);
+	struct fp_flowcache *now = cache_new(8, 0, 1);
+	struct fp_flowcache_stats s;
+
+	(void)state;
+	assert_true(fp_flowcache_admit(now, 42));
+	assert_false(fp_flowcache_admit(fc, 42));
+	assert_false(fp_flowcache_admit(fc, 42));
+	assert_true(fp_flowcache_admit(fc, 42));
+	/* Admission starts over for the stream. */
+	assert_false(fp_flowcache_admit(fc, 42));
+	/* A stream seen once, then displaced by another in its slot, is
+	 * forgotten: one-packet streams never reach the table. */
+	assert_false(fp_flowcache_admit(fc, 7));
+	assert_false(fp_flowcache_admit(fc, 7 + 8192));
+	assert_false(fp_flowcache_admit(fc, 7));
+	assert_false(fp_flowcache_admit(fc, 7));
+	assert_true(fp_flowcache_admit(fc, 7));
+	fp_flowcache_stats_get(fc, &s);
+	assert_int_equal(s.deferred, 7);
+	fp_flowcache_free(fc);
+	fp_flowcache_free(now);
+}
+
+static void
+test_flush_drops_everything(void **state)
+{
+	struct fp_flowcache *fc = cache_new(128, 0, 1);
+	struct fp_flowcache_stats s;
+	uint32_t i;
+
+	(void)state;
+	for (i = 0; i < 100; i++)
+		insert1(fc, i, 0);
+	fp_flowcache_flush(fc);
+	assert_int_equal(freed, 100);
+	fp_flowcache_stats_get(fc, &s);
+	assert_int_equal(s.entries, 0);
+	for (i = 0; i < 100; i++)
+		assert_null(lookup1(fc, i, 0));
+	/* Usable afterwards. */
+	insert1(fc, 1, 0);
+	assert_non_null(lookup1(fc, 1, 0));
+	fp_flowcache_free(fc);
+	assert_int_equal(freed, 101);
+}
+
+static void
+test_iteration_visits_each_entry_once(void **state)
+{
+	struct fp_flowcache *fc = cache_new(64, 0, 1);
+	struct fp_flowcache_entry *e;
+	unsigned int seen[50] = { 0 };
+	uint32_t pos = 0;
+	uint32_t i;
+
+	(void)state;
+	for (i = 0; i < 50; i++)
+		insert1(fc, i, 0);
+	fp_flowcache_remove(fc, lookup1(fc, 10, 0));
+	while ((e = fp_flowcache_next(fc, &pos)) != NULL)
+		seen[*(int *)e->value]++;
+	for (i = 0; i < 50; i++)
+		assert_int_equal(seen[i], i == 10 ? 0 : 1);
+	fp_flowcache_free(fc);
+}
+
+static void
+test_burst_lookup_mixes_hits_and_misses(void **state)
+{
+	enum { N = FP_FLOWCACHE_BURST_MAX };
+	struct fp_flowcache *fc = cache_new(4096, 0, 1);
+	struct fp_stream_key keys[N];
+	const struct fp_stream_key *kp[N];
+	struct fp_flowcache_entry *entries[N];
+	uint32_t hashes[N];
+	uint32_t i;
+
+	(void)state;
+	for (i = 0; i < 2000; i += 2)
+		insert1(fc, i, 0);
+	for (i = 0; i < N; i++) {
+		make_key(&keys[i], 1000 + i);
+		kp[i] = &keys[i];
+		hashes[i] = fp_stream_key_hash(&keys[i]);
+	}
+	assert_int_equal(fp_flowcache_lookup_burst(fc, kp, hashes, N, 7,
+						   entries), N / 2);
+	for (i = 0; i < N; i++) {
+		if ((1000 + i) % 2 == 0) {
+			assert_non_null(entries[i]);
+			assert_int_equal(*(int *)entries[i]->value, 1000 + i);
+			assert_int_equal(entries[i]->last_used, 7);
+		} else {
+			assert_null(entries[i]);
+		}
+	}
+	fp_flowcache_free(fc);
+}
+
+static void
+test_large_cache_holds_its_capacity(void **state)
+{
+	enum { CAP = 100000 };
+	struct fp_flowcache *fc = cache_new(CAP, 0, 1);
+	struct fp_flowcache_stats s;
+	uint32_t found = 0;
+	uint32_t i;
+
+	(void)state;
+	for (i = 0; i < CAP; i++)
+		insert1(fc, i, 0);
+	fp_flowcache_stats_get(fc, &s);
+	/* Two 8-way buckets per key at 2 ways per entry: almost no bucket
+	 * overflows before the cache is full. */
+	assert_true(s.evicted < CAP / 1000);
+	for (i = 0; i < CAP; i++)
+		found += lookup1(fc, i, 0) != NULL;
+	assert_int_equal(found, CAP - s.evicted);
+	assert_int_equal(s.entries, CAP - s.evicted);
+	fp_flowcache_free(fc);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_create_refuses_bad_params),
+		cmocka_unit_test(test_insert_then_lookup),
+		cmocka_unit_test(test_keys_differ_in_shape_and_bytes),
+		cmocka_unit_test(test_insert_existing_replaces_value),
+		cmocka_unit_test(test_remove_frees_value_and_slot),
+		cmocka_unit_test(test_capacity_is_bounded_and_lru_sampled),
+		cmocka_unit_test(test_full_buckets_evict_within_them),
+		cmocka_unit_test(test_sweep_ages_idle_and_stale),
+		cmocka_unit_test(test_idle_zero_never_ages),
+		cmocka_unit_test(test_admit_after_misses),
+		cmocka_unit_test(test_flush_drops_everything),
+		cmocka_unit_test(test_iteration_visits_each_entry_once),
+		cmocka_unit_test(test_burst_lookup_mixes_hits_and_misses),
+		cmocka_unit_test(test_large_cache_holds_its_capacity),
+	};
+
+	return cmocka_run_group_tests_name("fp_flowcache", tests, NULL, NULL);
+}

@@ -9,6 +9,7 @@
 #include <rte_debug.h>
 #include <rte_errno.h>
 #include <rte_prefetch.h>
+#include <rte_vect.h>
 
 #include "fp_flowcache.h"
 
@@ -161,16 +162,34 @@ fp_fc_buckets_of(const struct fp_flowcache *fc, uint32_t hash,
 		*b2 = *b1 ^ 1;
 }
 
-/* Bitmask of the ways of 'b' whose signature is 'sig'. */
+/* Bitmask of the ways of 'b' whose signature is 'sig': bit w is set for
+ * way w. */
 static inline unsigned int
 fp_fc_match(const struct fp_fc_bucket *b, uint16_t sig)
 {
+#if defined(RTE_ARCH_X86)
+	/* One 16-byte compare; each 16-bit match gives two mask bits, of
+	 * which the even ones are kept and packed. */
+	__m128i sigs = _mm_load_si128((const __m128i *)b->sig);
+	unsigned int m = _mm_movemask_epi8(_mm_cmpeq_epi16(sigs,
+						_mm_set1_epi16(sig)));
+	unsigned int mask = 0;
+
+	while (m != 0) {
+		unsigned int bit = rte_bsf32(m);
+
+		mask |= 1u << (bit >> 1);
+		m &= ~(3u << bit);
+	}
+	return mask;
+#else
 	unsigned int mask = 0;
 	unsigned int w;
 
 	for (w = 0; w < FP_FC_WAYS; w++)
 		mask |= (unsigned int)(b->sig[w] == sig) << w;
 	return mask;
+#endif
 }
 
 static inline uint32_t
@@ -311,31 +330,39 @@ fp_fc_free_way(struct fp_flowcache *fc, uint32_t hash,
 	fp_fc_count(&fc->stats.evicted, 1);
 }
 
+/* Finds the entry of 'key' among the ways 'mask' of 'bucket'. */
+static inline struct fp_flowcache_entry *
+fp_fc_find_in(struct fp_flowcache *fc, const struct fp_stream_key *key,
+	      uint32_t hash, const struct fp_fc_bucket *bucket,
+	      unsigned int mask)
+{
+	while (mask != 0) {
+		struct fp_flowcache_entry *e =
+			&fc->entries[bucket->idx[rte_bsf32(mask)]];
+
+		if (e->hash == hash && fp_stream_key_equal(&e->key, key))
+			return e;
+		mask &= mask - 1;
+	}
+	return NULL;
+}
+
 /* Finds the entry of 'key', or returns NULL. */
 static struct fp_flowcache_entry *
 fp_fc_find(struct fp_flowcache *fc, const struct fp_stream_key *key,
 	   uint32_t hash)
 {
 	uint16_t sig = fp_fc_sig(hash);
-	uint32_t b[2];
-	int i;
+	struct fp_flowcache_entry *e;
+	uint32_t b1, b2;
 
-	fp_fc_buckets_of(fc, hash, &b[0], &b[1]);
-	for (i = 0; i < 2; i++) {
-		const struct fp_fc_bucket *bucket = &fc->buckets[b[i]];
-		unsigned int mask = fp_fc_match(bucket, sig);
-
-		while (mask != 0) {
-			unsigned int w = rte_bsf32(mask);
-			struct fp_flowcache_entry *e =
-				&fc->entries[bucket->idx[w]];
-
-			if (e->hash == hash && fp_stream_key_equal(&e->key, key))
-				return e;
-			mask &= mask - 1;
-		}
-	}
-	return NULL;
+	fp_fc_buckets_of(fc, hash, &b1, &b2);
+	e = fp_fc_find_in(fc, key, hash, &fc->buckets[b1],
+			  fp_fc_match(&fc->buckets[b1], sig));
+	if (e == NULL)
+		e = fp_fc_find_in(fc, key, hash, &fc->buckets[b2],
+				  fp_fc_match(&fc->buckets[b2], sig));
+	return e;
 }
 
 struct fp_flowcache_entry *
@@ -407,6 +434,8 @@ fp_flowcache_lookup_burst(struct fp_flowcache *fc,
 {
 	uint32_t b1[FP_FLOWCACHE_BURST_MAX];
 	uint32_t b2[FP_FLOWCACHE_BURST_MAX];
+	unsigned int m1[FP_FLOWCACHE_BURST_MAX];
+	unsigned int m2[FP_FLOWCACHE_BURST_MAX];
 	unsigned int hits = 0;
 	unsigned int i;
 
@@ -422,36 +451,33 @@ fp_flowcache_lookup_burst(struct fp_flowcache *fc,
 	/* Stage 2: signatures; the first candidate entry's lines follow. */
 	for (i = 0; i < n; i++) {
 		uint16_t sig = fp_fc_sig(hashes[i]);
-		unsigned int m1 = fp_fc_match(&fc->buckets[b1[i]], sig);
-		unsigned int m2 = fp_fc_match(&fc->buckets[b2[i]], sig);
+		const struct fp_flowcache_entry *e = NULL;
 
-		entries[i] = NULL;
-		if (m1 != 0) {
-			struct fp_flowcache_entry *e = &fc->entries[
-				fc->buckets[b1[i]].idx[rte_bsf32(m1)]];
-
+		m1[i] = fp_fc_match(&fc->buckets[b1[i]], sig);
+		m2[i] = fp_fc_match(&fc->buckets[b2[i]], sig);
+		if (m1[i] != 0)
+			e = &fc->entries[fc->buckets[b1[i]].idx[rte_bsf32(m1[i])]];
+		else if (m2[i] != 0)
+			e = &fc->entries[fc->buckets[b2[i]].idx[rte_bsf32(m2[i])]];
+		if (e != NULL) {
 			rte_prefetch0(e);
-			rte_prefetch0((char *)e + RTE_CACHE_LINE_SIZE);
-			rte_prefetch0((char *)e + 2 * RTE_CACHE_LINE_SIZE);
-		} else if (m2 != 0) {
-			struct fp_flowcache_entry *e = &fc->entries[
-				fc->buckets[b2[i]].idx[rte_bsf32(m2)]];
-
-			rte_prefetch0(e);
-			rte_prefetch0((char *)e + RTE_CACHE_LINE_SIZE);
-			rte_prefetch0((char *)e + 2 * RTE_CACHE_LINE_SIZE);
+			rte_prefetch0((const char *)e + RTE_CACHE_LINE_SIZE);
+			rte_prefetch0((const char *)e + 2 * RTE_CACHE_LINE_SIZE);
 		}
 	}
 
-	/* Stage 3: full key comparisons. */
+	/* Stage 3: hashes, then keys, of the candidates only. */
 	for (i = 0; i < n; i++) {
-		struct fp_flowcache_entry *e = fp_fc_find(fc, keys[i],
-							   hashes[i]);
+		struct fp_flowcache_entry *e = fp_fc_find_in(fc, keys[i],
+				hashes[i], &fc->buckets[b1[i]], m1[i]);
 
+		if (e == NULL)
+			e = fp_fc_find_in(fc, keys[i], hashes[i],
+					  &fc->buckets[b2[i]], m2[i]);
+		entries[i] = e;
 		if (e != NULL) {
 			e->hits++;
 			e->last_used = now;
-			entries[i] = e;
 			hits++;
 		}
 	}

@@ -48,13 +48,14 @@ extern "C" {
 
 struct fp_flowcache;
 
-/** A cached stream. Hosts read it; only the cache writes it. */
+/** A cached stream. Hosts read it; only the cache writes it. The fields
+ *  a lookup checks before the key share the key's first cache line. */
 struct fp_flowcache_entry {
-	struct fp_stream_key key;
 	uint32_t hash;      /**< fp_stream_key_hash(&key). */
 	uint32_t last_used; /**< Host clock (ms) of the last hit or insert. */
 	uint64_t hits;      /**< Lookups that returned this entry. */
 	void *value;        /**< Host value; NULL marks a free entry. */
+	struct fp_stream_key key;
 } __rte_cache_aligned;
 
 /** How a cache behaves. */

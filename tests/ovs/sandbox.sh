@@ -56,6 +56,7 @@ FP_SB_VDEVS=0
 FP_SB_VMS=()
 FP_SB_EXIT_HOOKS=()
 declare -gA FP_SB_VM_PID FP_SB_VM_PREFIX FP_SB_VM_SOCK FP_SB_VM_INJECT
+declare -gA FP_SB_VM_READY
 
 fp_log() {
 	echo "[$(date +%T)] $*"
@@ -236,7 +237,7 @@ fp_sb_start() {
 fp_sb_save() {
 	declare -p FP_SB_NAME FP_SB_DIR FP_SB_NS FP_SB_PREFIX FP_SB_FLAVOR \
 		FP_SB_LOGDIR FP_SB_VDEVS FP_SB_VMS FP_SB_VM_PID FP_SB_VM_PREFIX \
-		FP_SB_VM_SOCK FP_SB_VM_INJECT FP_SB_VSWITCHD FP_SB_OVSDB_SERVER FP_SB_OVSDB_TOOL \
+		FP_SB_VM_SOCK FP_SB_VM_INJECT FP_SB_VM_READY FP_SB_VSWITCHD FP_SB_OVSDB_SERVER FP_SB_OVSDB_TOOL \
 		FP_SB_VSCTL FP_SB_APPCTL FP_SB_OFCTL FP_SB_SCHEMA |
 		sed -e 's/^declare -- /declare -g /' \
 		    -e 's/^declare -\([aA]\) /declare -g\1 /' \
@@ -516,13 +517,41 @@ fp_sb_vm_start() {
 		-- --forward-mode="$mode" --rxq="$queues" --txq="$queues" \
 		--nb-cores=1 --total-num-mbufs=16384 --stats-period=86400 \
 		> "$FP_SB_DIR/$vm.log" 2>&1 &
-	FP_SB_VM_PID[$vm]=$!
-	FP_SB_VM_PREFIX[$vm]=$prefix
-	FP_SB_VM_SOCK[$vm]=$sock
+	fp_sb_vm_started "$vm" "$!" "$prefix" "$sock" "packet forwarding - ports="
+}
+
+# Records a VM started in the background and waits for its socket.
+# Usage: fp_sb_vm_started VM PID PREFIX SOCK READY-LOG-LINE
+fp_sb_vm_started() {
+	local vm=$1
+
+	FP_SB_VM_PID[$vm]=$2
+	FP_SB_VM_PREFIX[$vm]=$3
+	FP_SB_VM_SOCK[$vm]=$4
+	FP_SB_VM_READY[$vm]=$5
 	FP_SB_VMS+=("$vm")
 	fp_sb_save
-	fp_wait_for 30 "$vm to listen on $sock" test -S "$sock" ||
+	fp_wait_for 30 "$vm to listen on $4" test -S "$4" ||
 		fp_die "VM $vm did not start; see $FP_SB_DIR/$vm.log"
+}
+
+# Starts fp-streamgen as a VM: it sends the traffic its options describe,
+# live, as fast as it can, through a virtio-user port in server mode
+# (connect it with fp_sb_add_vhu_port), and prints its rate each second in
+# $FP_SB_DIR/VM.log.
+# Usage: fp_sb_gen_start VM [fp-streamgen options]
+fp_sb_gen_start() {
+	local vm=$1 sock prefix
+
+	shift
+	sock=$FP_SB_DIR/$vm.sock
+	prefix=$FP_SB_PREFIX-$vm
+	"$FP_STREAMGEN" --lcores="0@$FP_SB_HOST_CORE" \
+		--file-prefix="$prefix" --no-pci --single-file-segments \
+		-m "$FP_SB_VM_MEM" --log-level=error \
+		--vdev="net_virtio_user0,path=$sock,server=1,queue_size=1024" \
+		-- --tx "$@" > "$FP_SB_DIR/$vm.log" 2>&1 &
+	fp_sb_vm_started "$vm" "$!" "$prefix" "$sock" "fp-streamgen: sending"
 }
 
 # Sends the frames of a pcap from a VM started with --inject, through its
@@ -549,7 +578,7 @@ fp_sb_add_vhu_port() {
 		${ofport:+ofport_request=$ofport} ||
 		fp_die "cannot add vhost-user port $port"
 	fp_sb_check_iface "$port"
-	fp_wait_log "$FP_SB_DIR/$vm.log" "packet forwarding - ports=" 60 ||
+	fp_wait_log "$FP_SB_DIR/$vm.log" "${FP_SB_VM_READY[$vm]}" 60 ||
 		fp_die "VM $vm did not start forwarding; see $FP_SB_DIR/$vm.log"
 	fp_wait_log "$FP_SB_DIR/ovs-vswitchd.log" \
 		"of vhost device '$sock' changed to 'enabled'" 30 ||

@@ -51,6 +51,7 @@ fp_pktgen_conf_default(struct fp_pktgen_conf *conf)
 	conf->frame_size = FP_PKTGEN_FRAME_MIN;
 	conf->streams = 1;
 	conf->packets = 1;
+	conf->sport_entropy = 1;
 }
 
 /* Bytes of inner L2, L3 and L4 headers. */
@@ -75,6 +76,8 @@ fp_pktgen_conf_check(const struct fp_pktgen_conf *conf)
 		return "the number of streams must be between 1 and 1000000";
 	if (conf->packets == 0)
 		return "the number of packets per stream must be at least 1";
+	if (conf->sport_entropy == 0 || conf->sport_entropy > 16384)
+		return "the source port entropy must be between 1 and 16384";
 	if (conf->frame_size != FP_PKTGEN_IMIX &&
 	    (conf->frame_size < FP_PKTGEN_FRAME_MIN ||
 	     conf->frame_size > FP_PKTGEN_FRAME_MAX))
@@ -179,8 +182,8 @@ static void
 fp_pktgen_tcp(const struct fp_pktgen_conf *conf, uint32_t stream,
 	      uint32_t seq, bool reverse, struct rte_tcp_hdr *tcp)
 {
-	uint32_t isn_fwd = fp_pktgen_mix(stream * 2 + 1);
-	uint32_t isn_rev = fp_pktgen_mix(stream * 2 + 2);
+	uint32_t isn_fwd = fp_pktgen_mix(stream * 2 + 1 + conf->seed);
+	uint32_t isn_rev = fp_pktgen_mix(stream * 2 + 2 + conf->seed);
 	uint32_t syn = conf->tcp_handshake ? 1 : 0;
 	uint32_t sent;
 	uint32_t acked;
@@ -300,7 +303,7 @@ fp_pktgen_inner(const struct fp_pktgen_conf *conf, uint32_t stream,
 		p += sizeof(*udp);
 	}
 	for (i = 0; i < payload; i++)
-		p[i] = (uint8_t)(stream * 31u + seq * 7u + i);
+		p[i] = (uint8_t)(stream * 31u + seq * 7u + i + conf->seed);
 	/* A frame shorter than the minimum is padded after the datagram. */
 	memset(p + payload, 0, frame + len - (p + payload));
 
@@ -385,7 +388,8 @@ fp_pktgen_build(const struct fp_pktgen_conf *conf, uint32_t stream,
 
 	udp_len = sizeof(*udp) + sizeof(*vxlan) + inner_len;
 	udp->src_port = rte_cpu_to_be_16(49152 +
-					 fp_pktgen_mix(stream + 1) % 16384);
+		(fp_pktgen_mix(stream + 1 + conf->seed) +
+		 seq % conf->sport_entropy) % 16384);
 	udp->dst_port = conf->vxlan_port;
 	udp->dgram_len = rte_cpu_to_be_16(udp_len);
 	udp->dgram_cksum = 0;

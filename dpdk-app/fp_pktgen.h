@@ -84,6 +84,10 @@ struct fp_pktgen_conf {
 	uint16_t frame_size;  /**< Inner frame on the wire, or FP_PKTGEN_IMIX. */
 	uint32_t streams;     /**< Number of distinct streams, >= 1. */
 	uint32_t packets;     /**< Packets per stream, >= 1. */
+	uint32_t sport_entropy; /**< Outer UDP source ports per stream, >= 1:
+				 *   packet n uses the (n % sport_entropy)th. */
+	uint32_t seed;        /**< Varies sequence numbers, payloads and
+			       *   outer source ports; 0 by default. */
 };
 
 /**

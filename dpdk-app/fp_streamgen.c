@@ -1,35 +1,41 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 
 /*
- * fp-streamgen: writes VXLAN test traffic to pcap files.
+ * fp-streamgen: writes VXLAN test traffic to pcap files, or sends it live.
  *
  * The "out" file is what an uplink receives from a remote VTEP; the
  * optional "expect" file holds the same packets' inner frames, which is
  * exactly what a VM behind a decapsulating switch must receive; the
- * optional "reverse" file holds the local VM's answers. It needs no EAL and
- * no hugepages.
+ * optional "reverse" file holds the local VM's answers. Writing files needs
+ * no EAL and no hugepages; sending live (--tx, after EAL options and "--")
+ * does.
  */
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ether.h>
 
 #include "fp_pcap.h"
 #include "fp_pktgen.h"
+#include "fp_streamgen.h"
 
 #define FP_STREAMGEN_PACKETS_MAX 100000000ul
 
 static const char fp_streamgen_usage[] =
 "Usage: fp-streamgen [OPTION]... --out FILE\n"
-"Write VXLAN test traffic (or plain VM traffic) to pcap files.\n"
+"  or:  fp-streamgen EAL-OPTIONS -- --tx [--rate PPS] [--count N] [OPTION]...\n"
+"Write VXLAN test traffic (or plain VM traffic) to pcap files, or send it\n"
+"live out of the EAL's first port.\n"
 "\n"
 "Packets are written round-robin: packet 0 of every stream, then packet 1\n"
 "of every stream, and so on. The same options always give the same bytes.\n"
@@ -43,6 +49,12 @@ static const char fp_streamgen_usage[] =
 "  -r, --reverse FILE      the local VM's answers (plain): reverse packet n\n"
 "                          of a stream answers forward packet n\n"
 "      --plain             no VXLAN: write the inner frames to --out\n"
+"Live (after EAL options and --, e.g. --vdev=net_virtio_user0,path=S):\n"
+"      --tx                send instead of writing files; stops at --count\n"
+"                          or on SIGINT/SIGTERM, printing rates each second\n"
+"      --rate PPS          packets per second [as fast as possible]\n"
+"      --count N           packets to send [no limit]\n"
+"      --tx-reverse        send the reverse frames (the local VM's)\n"
 "Traffic:\n"
 "  -s, --streams N         distinct inner 5-tuples, 1 to 1000000 [1]\n"
 "  -n, --packets N         packets per stream [1]\n"
@@ -61,6 +73,10 @@ static const char fp_streamgen_usage[] =
 "      --vxlan-port N      outer UDP destination port [4789]\n"
 "      --vni N             first VXLAN network identifier [100]\n"
 "      --vnis N            spread the streams over N VNIs [1]\n"
+"      --sport-entropy N   outer UDP source ports per stream, used in turn\n"
+"                          by its packets, 1 to 16384 [1]\n"
+"      --seed N            vary sequence numbers, payloads and source\n"
+"                          ports; the same seed gives the same bytes [0]\n"
 "Inner headers (stream s uses source port 1024 + s %% 64512):\n"
 "      --inner-src IP      base source address [10.0.0.1]\n"
 "      --inner-dst IP      [10.1.0.1]\n"
@@ -75,6 +91,12 @@ enum {
 	OPT_TCP_HANDSHAKE,
 	OPT_VLAN,
 	OPT_VNIS,
+	OPT_SPORT_ENTROPY,
+	OPT_SEED,
+	OPT_TX,
+	OPT_RATE,
+	OPT_COUNT,
+	OPT_TX_REVERSE,
 	OPT_OUTER_SRC,
 	OPT_OUTER_DST,
 	OPT_OUTER_SRC_MAC,
@@ -96,6 +118,12 @@ static const struct option fp_streamgen_options[] = {
 	{ "tcp-handshake", no_argument, NULL, OPT_TCP_HANDSHAKE },
 	{ "vlan", required_argument, NULL, OPT_VLAN },
 	{ "vnis", required_argument, NULL, OPT_VNIS },
+	{ "sport-entropy", required_argument, NULL, OPT_SPORT_ENTROPY },
+	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "tx", no_argument, NULL, OPT_TX },
+	{ "rate", required_argument, NULL, OPT_RATE },
+	{ "count", required_argument, NULL, OPT_COUNT },
+	{ "tx-reverse", no_argument, NULL, OPT_TX_REVERSE },
 	{ "streams", required_argument, NULL, 's' },
 	{ "packets", required_argument, NULL, 'n' },
 	{ "size", required_argument, NULL, 'l' },
@@ -243,10 +271,28 @@ main(int argc, char **argv)
 	struct fp_pcap_writer *out;
 	struct fp_pcap_writer *expect = NULL;
 	struct fp_pcap_writer *reverse = NULL;
+	struct fp_streamgen_tx_opts tx_opts = { 0 };
 	struct fp_pktgen_conf conf;
+	bool eal = false, tx = false;
 	const char *problem;
 	int ret;
 	int opt;
+	int i;
+
+	/* EAL options come first, up to "--", and only for --tx. */
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0)
+			eal = true;
+	if (eal) {
+		ret = rte_eal_init(argc, argv);
+		if (ret < 0) {
+			fprintf(stderr, "fp-streamgen: EAL: %s\n",
+				rte_strerror(rte_errno));
+			return 1;
+		}
+		argc -= ret;
+		argv += ret;
+	}
 
 	fp_pktgen_conf_default(&conf);
 	while ((opt = getopt_long(argc, argv, "o:e:r:s:n:l:p:h",
@@ -300,6 +346,28 @@ main(int argc, char **argv)
 		case OPT_VNIS:
 			conf.vnis = fp_streamgen_parse_uint("vnis", optarg, 1,
 							    0x1000000);
+			break;
+		case OPT_SPORT_ENTROPY:
+			conf.sport_entropy = fp_streamgen_parse_uint(
+					"sport-entropy", optarg, 1, 16384);
+			break;
+		case OPT_SEED:
+			conf.seed = fp_streamgen_parse_uint("seed", optarg, 0,
+							    UINT32_MAX);
+			break;
+		case OPT_TX:
+			tx = true;
+			break;
+		case OPT_RATE:
+			tx_opts.rate = fp_streamgen_parse_uint("rate", optarg,
+					1, 1000000000);
+			break;
+		case OPT_COUNT:
+			tx_opts.count = fp_streamgen_parse_uint("count", optarg,
+					1, ULONG_MAX);
+			break;
+		case OPT_TX_REVERSE:
+			tx_opts.reverse = true;
 			break;
 		case OPT_OUTER_SRC:
 			conf.outer_src = fp_streamgen_parse_addr("outer-src",
@@ -359,13 +427,21 @@ main(int argc, char **argv)
 	if (optind < argc)
 		fp_streamgen_die_usage("unexpected argument '%s'",
 				       argv[optind]);
-	if (out_path == NULL)
+	if (tx && !eal)
+		fp_streamgen_die_usage("--tx needs EAL options and '--' "
+				       "before the others");
+	if (out_path == NULL && !tx)
 		fp_streamgen_die_usage("--out FILE is required");
 	if (expect_path != NULL && !conf.encap)
 		fp_streamgen_die_usage("--expect makes no sense with --plain");
 	problem = fp_pktgen_conf_check(&conf);
 	if (problem != NULL)
 		fp_streamgen_die_usage("%s", problem);
+	if (tx) {
+		ret = fp_streamgen_tx(&conf, &tx_opts);
+		rte_eal_cleanup();
+		return ret < 0 ? 1 : 0;
+	}
 
 	out = fp_streamgen_open(out_path);
 	if (expect_path != NULL)

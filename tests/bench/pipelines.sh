@@ -1,0 +1,147 @@
+# SPDX-License-Identifier: Apache-2.0
+#
+# The benchmark pipelines, built on the sandbox harness (tests/ovs/sandbox.sh).
+# Each bench_pipeline_NAME function builds its pipeline in a running sandbox
+# and starts its traffic; the traffic keeps flowing until the sandbox goes.
+#
+#   l2         dpdk0 -> vhu0: one pass, the practical floor.
+#   vxlan      dpdk0 (VXLAN) -> br-phy -> tnl_pop -> br-int -> vhu0.
+#   vxlan-ct   as vxlan, with a Neutron-like firewall in br-int: conntrack
+#              zone 1, allow established, commit new TCP to port 5001,
+#              drop invalid and the rest.
+#   egress-ct  the VM sends (fp-streamgen live, plain frames) -> vhu0 -> ct
+#              -> vxlan0 -> tnl_push -> dpdk1 (net_null).
+#   pvp-ct     vxlan-ct into a testpmd macswap VM, and back out through
+#              egress ct and tnl_push to dpdk1.
+#
+# Variables the runner sets: BENCH_STREAMS, BENCH_SIZE (inner frame size),
+# BENCH_WORK (a directory for pcaps), BENCH_UPLINK (empty: a pcap replay
+# vdev; otherwise the devargs of a real uplink port).
+
+BENCH_VTEP=172.31.1.1
+BENCH_REMOTE=172.31.1.2
+
+# Writes the uplink's pcap: one packet of each stream (the replay loops).
+# Usage: bench_pcap FILE [fp-streamgen options]
+bench_pcap() {
+	local file=$1
+
+	shift
+	"$FP_STREAMGEN" --streams "$BENCH_STREAMS" --packets 1 \
+		--size "$BENCH_SIZE" --proto tcp --out "$file" "$@" > /dev/null ||
+		fp_die "cannot generate the traffic"
+}
+
+# Adds the uplink port to BRIDGE, replaying PCAP forever (or the real
+# uplink device given to the runner).
+bench_uplink() {
+	local br=$1 pcap=$2
+
+	if [ -n "$BENCH_UPLINK" ]; then
+		fp_sb_vsctl add-port "$br" dpdk0 -- set Interface dpdk0 \
+			type=dpdk "options:dpdk-devargs=$BENCH_UPLINK" \
+			ofport_request=1 || fp_die "cannot add the uplink"
+		fp_sb_check_iface dpdk0
+	else
+		fp_sb_add_pcap_port "$br" dpdk0 "$pcap" --infinite 1
+	fi
+}
+
+# br-phy with the local VTEP, and br-int with vxlan0 (ofport 10).
+bench_tunnel_bridges() {
+	fp_sb_add_phy_bridge br-phy $BENCH_VTEP/24 02:00:00:00:00:01
+	fp_sb_add_bridge br-int
+	fp_sb_add_vxlan_port br-int vxlan0 $BENCH_REMOTE 100 10
+	fp_sb_appctl tnl/neigh/set br-phy $BENCH_REMOTE 02:00:00:00:00:02 \
+		> /dev/null
+}
+
+# Egress leaves through a net_null port on br-phy, where br-phy's FDB
+# sends the remote VTEP's MAC.
+bench_egress_sink() {
+	fp_sb_add_null_port br-phy dpdk1 2
+	fp_sb_appctl fdb/add br-phy dpdk1 0 02:00:00:00:00:02 > /dev/null ||
+		fp_die "cannot add the remote VTEP to br-phy's FDB"
+}
+
+# The Neutron-like firewall: ingress in table 1, egress in table 2.
+bench_firewall() {
+	fp_sb_ofctl del-flows br-int
+	fp_sb_ofctl add-flows br-int - <<-'FLOWS' || fp_die "cannot add flows"
+	table=0,priority=100,in_port=10,ip,ct_state=-trk,actions=ct(zone=1,table=1)
+	table=0,priority=100,in_port=20,ip,ct_state=-trk,actions=ct(zone=1,table=2)
+	table=0,priority=0,actions=drop
+	table=1,priority=100,ct_state=+trk+est,ip,actions=output:20
+	table=1,priority=90,ct_state=+trk+new,tcp,tp_dst=5001,actions=ct(commit,zone=1),output:20
+	table=1,priority=80,ct_state=+trk+inv,actions=drop
+	table=1,priority=0,actions=drop
+	table=2,priority=100,ct_state=+trk+est,ip,actions=output:10
+	table=2,priority=90,ct_state=+trk+new,tcp,actions=ct(commit,zone=1),output:10
+	table=2,priority=80,ct_state=+trk+inv,actions=drop
+	table=2,priority=0,actions=drop
+	FLOWS
+}
+
+bench_pipeline_l2() {
+	bench_pcap "$BENCH_WORK/uplink.pcap" --plain
+	fp_sb_vm_start vm0 --rxonly
+	fp_sb_add_bridge br0
+	fp_sb_add_vhu_port br0 vhu0 vm0 20
+	fp_sb_ofctl del-flows br0
+	fp_sb_ofctl add-flow br0 "in_port=1,actions=output:20"
+	bench_uplink br0 "$BENCH_WORK/uplink.pcap"
+}
+
+bench_pipeline_vxlan() {
+	bench_pcap "$BENCH_WORK/uplink.pcap"
+	fp_sb_vm_start vm0 --rxonly
+	bench_tunnel_bridges
+	fp_sb_add_vhu_port br-int vhu0 vm0 20
+	fp_sb_ofctl del-flows br-int
+	fp_sb_ofctl add-flow br-int "in_port=10,actions=output:20"
+	bench_uplink br-phy "$BENCH_WORK/uplink.pcap"
+}
+
+bench_pipeline_vxlan_ct() {
+	bench_pcap "$BENCH_WORK/uplink.pcap"
+	fp_sb_vm_start vm0 --rxonly
+	bench_tunnel_bridges
+	fp_sb_add_vhu_port br-int vhu0 vm0 20
+	bench_firewall
+	bench_uplink br-phy "$BENCH_WORK/uplink.pcap"
+}
+
+bench_pipeline_egress_ct() {
+	bench_tunnel_bridges
+	bench_egress_sink
+	bench_firewall
+	# The VM is fp-streamgen, sending its plain frames as fast as it can.
+	fp_sb_gen_start vm0 --plain --streams "$BENCH_STREAMS" --packets 1 \
+		--size "$BENCH_SIZE" --proto tcp --inner-src 10.1.0.1 \
+		--inner-dst 10.0.0.1 --inner-src-mac 02:00:00:00:02:01 \
+		--inner-dst-mac 02:00:00:00:01:01
+	fp_sb_add_vhu_port br-int vhu0 vm0 20
+}
+
+bench_pipeline_pvp_ct() {
+	bench_pcap "$BENCH_WORK/uplink.pcap"
+	fp_sb_vm_start vm0 --macswap
+	bench_tunnel_bridges
+	bench_egress_sink
+	fp_sb_add_vhu_port br-int vhu0 vm0 20
+	bench_firewall
+	bench_uplink br-phy "$BENCH_WORK/uplink.pcap"
+}
+
+# Prints how many packets the pipeline has delivered so far: received by
+# the VM, or, for the pipelines that end at the uplink, sent out of it.
+bench_delivered() {
+	case $BENCH_PIPELINE in
+	egress-ct|pvp-ct)
+		fp_sb_iface_stat dpdk1 tx_packets
+		;;
+	*)
+		fp_sb_vm_stat vm0 ipackets
+		;;
+	esac
+}

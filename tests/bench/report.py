@@ -1,0 +1,215 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+"""Turns a benchmark run's results.jsonl into results.json, results.md and
+PNG plots.
+
+usage: report.py RESULTS_DIR TOP_DIR
+
+Each cell (pipeline, streams, size, datapath) is summarised by the median of
+its windows, with the spread (min-max) of cycles/pkt. Ratios compare
+datapaths of the same run only.
+"""
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+
+DATAPATHS = ["stock", "off", "on"]
+NAMES = {"stock": "stock OVS-DPDK", "off": "Foldpath, fold off",
+         "on": "Foldpath, fold on"}
+FIELDS = ["mpps", "cycles_per_pkt", "passes_per_pkt", "delivered_mpps",
+          "tx_drops", "fold_hit_rate", "rss_kb"]
+
+
+def command(args, cwd=None):
+    try:
+        return subprocess.run(args, cwd=cwd, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def machine(top):
+    cpu = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "kernel": platform.release(),
+        "dpdk": command(["pkg-config", "--modversion", "libdpdk"]),
+        "ovs_stock": command(["dpkg-query", "-W", "-f=${Version}",
+                              "openvswitch-switch-dpdk"]),
+        "ovs_base": "3.1.0 (Debian openvswitch-source)",
+        "foldpath_commit": command(["git", "describe", "--always", "--dirty",
+                                    "--abbrev=12"], cwd=top),
+    }
+
+
+def summarise(rows):
+    cells = {}
+    for r in rows:
+        key = (r["pipeline"], r["streams"], r["size"], r["datapath"])
+        cells.setdefault(key, []).append(r)
+    out = []
+    for (pipeline, streams, size, dp), rs in sorted(cells.items()):
+        cell = {"pipeline": pipeline, "streams": streams, "size": size,
+                "datapath": dp, "windows": len(rs)}
+        for f in FIELDS:
+            values = [r[f] for r in rs]
+            cell[f] = statistics.median(values)
+        cyc = [r["cycles_per_pkt"] for r in rs]
+        cell["cycles_per_pkt_min"] = min(cyc)
+        cell["cycles_per_pkt_max"] = max(cyc)
+        out.append(cell)
+    return out
+
+
+def ratio(a, b):
+    return "%.2f" % (a / b) if a and b else "-"
+
+
+def markdown(cells, info):
+    by = {(c["pipeline"], c["streams"], c["size"], c["datapath"]): c
+          for c in cells}
+    lines = ["# Foldpath benchmark", "",
+             "Machine: %s, %d cores, kernel %s; DPDK %s; stock OVS-DPDK %s; "
+             "Foldpath %s." % (info["cpu"], info["cores"], info["kernel"],
+                               info["dpdk"], info["ovs_stock"],
+                               info["foldpath_commit"]), "",
+             "One PMD thread. Figures are medians over the windows of each "
+             "cell; cycles/pkt shows the spread (min-max). Ratios compare "
+             "datapaths of this run: *stock/on* is how many times fewer "
+             "cycles a packet costs with folding, *off/stock* the cost of "
+             "Foldpath with folding disabled.", ""]
+    pipelines = sorted({c["pipeline"] for c in cells},
+                       key=lambda p: ["l2", "vxlan", "vxlan-ct", "egress-ct",
+                                      "pvp-ct"].index(p))
+    for p in pipelines:
+        lines += ["## %s" % p, "",
+                  "| streams | size | datapath | cycles/pkt | passes/pkt | "
+                  "Mpps (PMD) | delivered Mpps | tx drops/s | fold hits | "
+                  "RSS MB |",
+                  "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for streams in sorted({c["streams"] for c in cells
+                               if c["pipeline"] == p}):
+            for size in sorted({c["size"] for c in cells
+                                if c["pipeline"] == p}):
+                for dp in DATAPATHS:
+                    c = by.get((p, streams, size, dp))
+                    if not c:
+                        continue
+                    lines.append(
+                        "| %d | %d | %s | %.0f (%.0f-%.0f) | %.2f | %.2f | "
+                        "%.2f | %.0f | %.0f%% | %.0f |"
+                        % (streams, size, dp, c["cycles_per_pkt"],
+                           c["cycles_per_pkt_min"], c["cycles_per_pkt_max"],
+                           c["passes_per_pkt"], c["mpps"],
+                           c["delivered_mpps"], c["tx_drops"] / c.get(
+                               "seconds", 1) if False else c["tx_drops"],
+                           100 * c["fold_hit_rate"], c["rss_kb"] / 1024))
+        lines.append("")
+        lines += ["| streams | size | stock/on (cycles) | off/stock (cycles) "
+                  "| on/stock (Mpps) |", "|---:|---:|---:|---:|---:|"]
+        for streams in sorted({c["streams"] for c in cells
+                               if c["pipeline"] == p}):
+            for size in sorted({c["size"] for c in cells
+                                if c["pipeline"] == p}):
+                s = by.get((p, streams, size, "stock"))
+                o = by.get((p, streams, size, "off"))
+                n = by.get((p, streams, size, "on"))
+                if not s:
+                    continue
+                lines.append("| %d | %d | %s | %s | %s |" % (
+                    streams, size,
+                    ratio(s["cycles_per_pkt"], n["cycles_per_pkt"]) if n
+                    else "-",
+                    ratio(o["cycles_per_pkt"], s["cycles_per_pkt"]) if o
+                    else "-",
+                    ratio(n["mpps"], s["mpps"]) if n else "-"))
+        lines.append("")
+    l2 = [c for c in cells if c["pipeline"] == "l2" and c["datapath"] == "on"]
+    if l2:
+        lines += ["Single-pass floor (l2, folding on): %s cycles/pkt." %
+                  ", ".join("%.0f at %d streams" % (c["cycles_per_pkt"],
+                                                    c["streams"])
+                            for c in l2), ""]
+    return "\n".join(lines) + "\n"
+
+
+def plots(cells, out):
+    made = []
+    for p in sorted({c["pipeline"] for c in cells}):
+        for size in sorted({c["size"] for c in cells if c["pipeline"] == p}):
+            sel = [c for c in cells if c["pipeline"] == p and c["size"] == size]
+            if len({c["streams"] for c in sel}) < 2:
+                continue
+            data = os.path.join(out, "plot-%s-%d.dat" % (p, size))
+            with open(data, "w") as f:
+                for dp in DATAPATHS:
+                    f.write("# %s\n" % dp)
+                    for c in sorted((c for c in sel if c["datapath"] == dp),
+                                    key=lambda c: c["streams"]):
+                        f.write("%d %f %f\n" % (c["streams"],
+                                                c["cycles_per_pkt"], c["mpps"]))
+                    f.write("\n\n")
+            for what, col, label in (("cycles", 2, "cycles/pkt"),
+                                     ("mpps", 3, "Mpps on the PMD")):
+                png = "%s-%s-%d.png" % (what, p, size)
+                script = "\n".join([
+                    "set terminal png size 800,500",
+                    "set output '%s'" % os.path.join(out, png),
+                    "set title '%s, %d-byte frames: %s vs streams'"
+                    % (p, size, label),
+                    "set logscale x", "set xlabel 'streams'",
+                    "set ylabel '%s'" % label, "set yrange [0:*]",
+                    "set key outside bottom center horizontal",
+                    "plot " + ", ".join(
+                        "'%s' index %d using 1:%d with linespoints "
+                        "title '%s'" % (data, i, col, NAMES[dp])
+                        for i, dp in enumerate(DATAPATHS))])
+                r = subprocess.run(["gnuplot"], input=script, text=True,
+                                   capture_output=True)
+                if r.returncode == 0:
+                    made.append(png)
+                else:
+                    sys.stderr.write("report: gnuplot: %s\n" % r.stderr)
+    return made
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.stderr.write(__doc__)
+        return 2
+    out, top = sys.argv[1], sys.argv[2]
+    rows = []
+    with open(os.path.join(out, "results.jsonl")) as f:
+        for line in f:
+            if line.strip():
+                rows.append(json.loads(line))
+    if not rows:
+        sys.stderr.write("report: no results in %s\n" % out)
+        return 1
+    cells = summarise(rows)
+    info = machine(top)
+    with open(os.path.join(out, "results.json"), "w") as f:
+        json.dump({"machine": info, "cells": cells}, f, indent=1)
+    md = markdown(cells, info)
+    pngs = plots(cells, out)
+    if pngs:
+        md += "\n## Plots\n\n" + "\n".join("![%s](%s)" % (p, p)
+                                           for p in pngs) + "\n"
+    with open(os.path.join(out, "results.md"), "w") as f:
+        f.write(md)
+    sys.stdout.write(md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

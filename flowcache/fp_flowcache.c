@@ -16,7 +16,7 @@
 #define FP_FC_WAYS 8
 #define FP_FC_EMPTY UINT32_MAX       /* Index of a free way. */
 #define FP_FC_SAMPLE 8               /* Entries sampled to find a victim. */
-#define FP_FC_DOOR_SLOTS 8192        /* Doorkeeper slots (power of 2). */
+#define FP_FC_DOOR_MIN 8192          /* Fewest doorkeeper counters. */
 
 _Static_assert(sizeof(struct fp_flowcache_entry) == 192,
 	       "an entry is three cache lines");
@@ -27,12 +27,6 @@ struct fp_fc_bucket {
 	uint32_t idx[FP_FC_WAYS];
 	uint8_t pad[16];
 } __rte_cache_aligned;
-
-/* A stream that missed recently, and how often. */
-struct fp_fc_door {
-	uint32_t hash;
-	uint32_t misses;
-};
 
 struct fp_flowcache {
 	struct fp_flowcache_params params;
@@ -47,7 +41,13 @@ struct fp_flowcache {
 	uint32_t rand_state;
 	size_t entries_size;
 	size_t buckets_size;
-	struct fp_fc_door door[FP_FC_DOOR_SLOTS];
+	/* Doorkeeper: a count-min sketch of recent misses, two 8-bit
+	 * counters per stream, halved every door_window admit() calls. */
+	uint8_t *door;
+	uint32_t door_mask;
+	uint32_t door_shift;       /* 32 - log2(counters), for counter 2. */
+	uint32_t door_window;
+	uint32_t door_calls;
 	struct fp_flowcache_stats stats;
 };
 
@@ -77,11 +77,11 @@ struct fp_flowcache *
 fp_flowcache_create(const struct fp_flowcache_params *params)
 {
 	struct fp_flowcache *fc;
-	uint32_t n_buckets;
+	uint32_t n_buckets, n_door;
 
 	if (params == NULL || params->capacity == 0 ||
 	    params->capacity > (UINT32_MAX >> 4) ||
-	    params->insert_after == 0) {
+	    params->insert_after == 0 || params->insert_after > UINT8_MAX) {
 		rte_errno = EINVAL;
 		return NULL;
 	}
@@ -102,8 +102,20 @@ fp_flowcache_create(const struct fp_flowcache_params *params)
 	fc->entries = fp_fc_map(fc->entries_size);
 	fc->buckets = fp_fc_map(fc->buckets_size);
 	fc->free_idx = fp_fc_map((size_t)params->capacity * sizeof(uint32_t));
+	/* Twice as many counters as entries, and a window of half as many
+	 * misses as entries: a stream that comes back within that many
+	 * other streams' misses is admitted, while at most a quarter of the
+	 * counters fill up with streams that never come back. */
+	n_door = RTE_MAX(rte_align32pow2(params->capacity) * 2,
+			 (uint32_t)FP_FC_DOOR_MIN);
+	fc->door_mask = n_door - 1;
+	fc->door_shift = 32 - rte_bsf32(n_door);
+	fc->door_window = n_door / 4;
+	if (params->insert_after > 1)
+		fc->door = fp_fc_map(n_door);
 	if (fc->entries == NULL || fc->buckets == NULL ||
-	    fc->free_idx == NULL) {
+	    fc->free_idx == NULL ||
+	    (params->insert_after > 1 && fc->door == NULL)) {
 		fp_flowcache_free(fc);
 		rte_errno = ENOMEM;
 		return NULL;
@@ -138,6 +150,8 @@ fp_flowcache_free(struct fp_flowcache *fc)
 	if (fc->free_idx != NULL)
 		munmap(fc->free_idx,
 		       (size_t)fc->params.capacity * sizeof(uint32_t));
+	if (fc->door != NULL)
+		munmap(fc->door, (size_t)fc->door_mask + 1);
 	free(fc);
 }
 
@@ -404,24 +418,41 @@ fp_flowcache_insert(struct fp_flowcache *fc, const struct fp_stream_key *key,
 	return e;
 }
 
+/* Halves every doorkeeper counter, so that old misses fade. */
+static void
+fp_fc_door_age(struct fp_flowcache *fc)
+{
+	uint64_t *w = (uint64_t *)fc->door;
+	size_t i, n = ((size_t)fc->door_mask + 1) / sizeof(*w);
+
+	for (i = 0; i < n; i++)
+		w[i] = (w[i] >> 1) & UINT64_C(0x7f7f7f7f7f7f7f7f);
+}
+
 bool
 fp_flowcache_admit(struct fp_flowcache *fc, uint32_t hash)
 {
-	struct fp_fc_door *d = &fc->door[hash & (FP_FC_DOOR_SLOTS - 1)];
+	uint8_t *c1, *c2;
+	uint8_t seen;
 
 	if (fc->params.insert_after <= 1)
 		return true;
-	if (d->hash == hash && d->misses != 0) {
-		if (++d->misses >= fc->params.insert_after) {
-			d->misses = 0;
-			return true;
-		}
-	} else {
-		/* The slot's previous stream is forgotten: one miss that
-		 * did not come back soon enough. */
-		d->hash = hash;
-		d->misses = 1;
+	if (++fc->door_calls >= fc->door_window) {
+		fc->door_calls = 0;
+		fp_fc_door_age(fc);
 	}
+	/* Two counters from independent bits of the hash; the smaller
+	 * one bounds how often this stream missed. */
+	c1 = &fc->door[hash & fc->door_mask];
+	c2 = &fc->door[(hash * 0x9e3779b1u) >> fc->door_shift];
+	seen = RTE_MIN(*c1, *c2);
+	if (seen + 1u >= fc->params.insert_after)
+		return true;
+	/* Conservative update: raise only the counters at the minimum. */
+	if (*c1 == seen)
+		(*c1)++;
+	if (*c2 == seen)
+		(*c2)++;
 	fp_fc_count(&fc->stats.deferred, 1);
 	return false;
 }
@@ -528,7 +559,6 @@ fp_flowcache_flush(struct fp_flowcache *fc)
 	fc->n_free = 0;
 	fc->high_water = 0;
 	fc->sweep_pos = 0;
-	memset(fc->door, 0, sizeof(fc->door));
 	fp_fc_set_entries(fc, 0);
 }
 

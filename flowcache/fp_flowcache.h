@@ -28,8 +28,10 @@
  *
  * Memory: the entry array and buckets are anonymous mappings, so pages
  * are only backed once used: a cache costs about 224 bytes per stream it
- * holds (entry, bucket share and the index array), plus 64 KB, whatever
- * its capacity. The host's values are extra.
+ * holds (entry, bucket share and the index array). With insert_after above
+ * 1, the doorkeeper adds 2 to 4 bytes per stream of capacity (one byte
+ * counter each, twice the capacity rounded up to a power of 2, 8 KB at
+ * least). The host's values are extra.
  */
 
 #include <stdbool.h>
@@ -64,8 +66,8 @@ struct fp_flowcache_params {
 	uint32_t capacity;
 	/** Entries unused for longer than this are aged out; 0: never. */
 	uint32_t idle_ms;
-	/** Misses a stream needs before fp_flowcache_admit() says yes;
-	 *  1 admits at once. */
+	/** Misses a stream needs before fp_flowcache_admit() says yes,
+	 *  1 to 255; 1 admits at once. */
 	uint32_t insert_after;
 	/** Called for every value the cache drops (eviction, ageing,
 	 *  removal, flush, free); may be NULL. */
@@ -114,13 +116,21 @@ fp_flowcache_free(struct fp_flowcache *fc);
  * Tell whether a stream that missed should be learned now (the insertion
  * policy). Each call counts as one miss of the stream.
  *
+ * Misses are counted in a count-min sketch (two 8-bit counters per
+ * stream, chosen by the hash), whose counters are halved every capacity/2
+ * calls or so: a stream is admitted when it misses insert_after times
+ * within about that many misses of other streams. A stream that repeats
+ * is always admitted eventually, whatever it shares counters with; a
+ * stream that never repeats gets in only when both its counters are
+ * shared with others, a few percent of the time.
+ *
  * @param fc
  *   The cache.
  * @param hash
  *   The stream key's hash.
  * @return
- *   true once the stream has missed params.insert_after times in a short
- *   while, false before.
+ *   true once the stream has missed params.insert_after times recently,
+ *   false before.
  */
 bool
 fp_flowcache_admit(struct fp_flowcache *fc, uint32_t hash);

@@ -108,6 +108,8 @@ test_create_refuses_bad_params(void **state)
 	p.capacity = 16;
 	p.insert_after = 0;
 	assert_null(fp_flowcache_create(&p));
+	p.insert_after = 256;
+	assert_null(fp_flowcache_create(&p));
 	assert_null(fp_flowcache_create(NULL));
 	fp_flowcache_free(NULL);
 }
@@ -315,6 +317,16 @@ test_idle_zero_never_ages(void **state)
 	fp_flowcache_free(fc);
 }
 
+/* The hash of stream 'i', as the parser's hash spreads them. */
+static uint32_t
+stream_hash(uint32_t i)
+{
+	i += 0x9e3779b9u;
+	i = (i ^ (i >> 16)) * 0x85ebca6bu;
+	i = (i ^ (i >> 13)) * 0xc2b2ae35u;
+	return i ^ (i >> 16);
+}
+
 static void
 test_admit_after_misses(void **state)
 {
@@ -327,19 +339,65 @@ test_admit_after_misses(void **state)
 	assert_false(fp_flowcache_admit(fc, 42));
 	assert_false(fp_flowcache_admit(fc, 42));
 	assert_true(fp_flowcache_admit(fc, 42));
-	/* Admission starts over for the stream. */
-	assert_false(fp_flowcache_admit(fc, 42));
-	/* A stream seen once, then displaced by another in its slot, is
-	 * forgotten: one-packet streams never reach the table. */
-	assert_false(fp_flowcache_admit(fc, 7));
-	assert_false(fp_flowcache_admit(fc, 7 + 8192));
-	assert_false(fp_flowcache_admit(fc, 7));
-	assert_false(fp_flowcache_admit(fc, 7));
-	assert_true(fp_flowcache_admit(fc, 7));
+	/* Still frequent: an evicted stream comes straight back. */
+	assert_true(fp_flowcache_admit(fc, 42));
 	fp_flowcache_stats_get(fc, &s);
-	assert_int_equal(s.deferred, 7);
+	assert_int_equal(s.deferred, 2);
 	fp_flowcache_free(fc);
 	fp_flowcache_free(now);
+}
+
+static void
+test_admit_every_repeating_stream(void **state)
+{
+	struct fp_flowcache *fc = cache_new(1024, 0, 2);
+	uint32_t i, early = 0;
+
+	(void)state;
+	/* 1,000 streams round-robin: whatever slots their hashes share,
+	 * every one of them is admitted on its second miss. */
+	for (i = 0; i < 1000; i++)
+		early += fp_flowcache_admit(fc, stream_hash(i));
+	for (i = 0; i < 1000; i++)
+		assert_true(fp_flowcache_admit(fc, stream_hash(i)));
+	/* Few get in on their first miss, by sharing both counters. */
+	assert_true(early < 50);
+	fp_flowcache_free(fc);
+}
+
+static void
+test_admit_defers_one_shot_streams(void **state)
+{
+	struct fp_flowcache *fc = cache_new(131072, 0, 2);
+	struct fp_flowcache_stats s;
+	uint32_t i, admitted = 0;
+
+	(void)state;
+	/* A million streams that never come back: most stay out. */
+	for (i = 0; i < 1000000; i++)
+		admitted += fp_flowcache_admit(fc, stream_hash(i));
+	fp_flowcache_stats_get(fc, &s);
+	assert_int_equal(s.deferred + admitted, 1000000);
+	assert_true(admitted < 100000);
+	fp_flowcache_free(fc);
+}
+
+static void
+test_admit_forgets_old_misses(void **state)
+{
+	/* 8 entries: the smallest doorkeeper, 8192 counters halved every
+	 * 2048 calls. */
+	struct fp_flowcache *fc = cache_new(8, 0, 2);
+	uint32_t i;
+
+	(void)state;
+	assert_false(fp_flowcache_admit(fc, 42));
+	for (i = 1; i < 2 * 2048; i++)
+		fp_flowcache_admit(fc, stream_hash(i));
+	/* Two halvings later, the first miss is gone. */
+	assert_false(fp_flowcache_admit(fc, 42));
+	assert_true(fp_flowcache_admit(fc, 42));
+	fp_flowcache_free(fc);
 }
 
 static void
@@ -455,6 +513,9 @@ main(void)
 		cmocka_unit_test(test_sweep_ages_idle_and_stale),
 		cmocka_unit_test(test_idle_zero_never_ages),
 		cmocka_unit_test(test_admit_after_misses),
+		cmocka_unit_test(test_admit_every_repeating_stream),
+		cmocka_unit_test(test_admit_defers_one_shot_streams),
+		cmocka_unit_test(test_admit_forgets_old_misses),
 		cmocka_unit_test(test_flush_drops_everything),
 		cmocka_unit_test(test_iteration_visits_each_entry_once),
 		cmocka_unit_test(test_burst_lookup_mixes_hits_and_misses),

@@ -24,89 +24,9 @@
 #include "fp_pcap.h"
 #include "fp_pktgen.h"
 
+#include "fp_test_frames.h"
+
 #define OUTER_HLEN 50 /* Ethernet 14 + IPv4 20 + UDP 8 + VXLAN 8. */
-
-static uint32_t
-sum16(const uint8_t *p, size_t len, uint32_t sum)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)p[i] << 8 | p[i + 1];
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	return sum;
-}
-
-static uint16_t
-fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
-
-static uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-/* Checks an IPv4 header at 'ip' and its UDP/TCP payload; returns the IP
- * protocol. */
-static uint8_t
-check_ipv4_l4(const uint8_t *ip, size_t avail)
-{
-	uint16_t total = get16(ip + 2);
-	uint16_t l4_len = total - 20;
-	uint8_t pseudo[12];
-	uint8_t proto = ip[9];
-
-	assert_int_equal(ip[0], 0x45);
-	assert_int_equal(total, avail);
-	assert_int_equal(fold(sum16(ip, 20, 0)), 0xffff);
-
-	memcpy(pseudo, ip + 12, 8);
-	pseudo[8] = 0;
-	pseudo[9] = proto;
-	pseudo[10] = l4_len >> 8;
-	pseudo[11] = l4_len & 0xff;
-	if (proto == IPPROTO_UDP) {
-		assert_int_equal(get16(ip + 20 + 4), l4_len);
-		/* Zero means "no checksum" (outer VXLAN UDP). */
-		if (get16(ip + 20 + 6) != 0)
-			assert_int_equal(fold(sum16(ip + 20, l4_len,
-						    sum16(pseudo, 12, 0))),
-					 0xffff);
-	} else {
-		assert_int_equal(proto, IPPROTO_TCP);
-		assert_int_equal(fold(sum16(ip + 20, l4_len,
-					    sum16(pseudo, 12, 0))), 0xffff);
-	}
-	return proto;
-}
-
-/* Checks an IPv6 header at 'ip' and its UDP/TCP payload; returns the
- * next header. */
-static uint8_t
-check_ipv6_l4(const uint8_t *ip, size_t avail)
-{
-	uint16_t plen = get16(ip + 4);
-	uint8_t pseudo[40];
-	uint8_t proto = ip[6];
-
-	assert_int_equal(ip[0] >> 4, 6);
-	assert_true(40u + plen <= avail);
-	memcpy(pseudo, ip + 8, 32);
-	memset(pseudo + 32, 0, 8);
-	pseudo[34] = plen >> 8;
-	pseudo[35] = plen & 0xff;
-	pseudo[39] = proto;
-	/* IPv6 UDP checksums are mandatory, so never zero. */
-	assert_int_equal(fold(sum16(ip + 40, plen, sum16(pseudo, 40, 0))),
-			 0xffff);
-	return proto;
-}
 
 static void
 test_default_conf_is_valid(void **state)
@@ -237,12 +157,6 @@ test_imix_sizes(void **state)
 	assert_int_equal(count[0], 70);
 	assert_int_equal(count[1], 40);
 	assert_int_equal(count[2], 10);
-}
-
-static uint32_t
-get32(const uint8_t *p)
-{
-	return (uint32_t)get16(p) << 16 | get16(p + 2);
 }
 
 /* TCP header of a plain IPv4 frame. */

@@ -182,20 +182,13 @@ static inline unsigned int
 fp_fc_match(const struct fp_fc_bucket *b, uint16_t sig)
 {
 #if defined(RTE_ARCH_X86)
-	/* One 16-byte compare; each 16-bit match gives two mask bits, of
-	 * which the even ones are kept and packed. */
-	__m128i sigs = _mm_load_si128((const __m128i *)b->sig);
-	unsigned int m = _mm_movemask_epi8(_mm_cmpeq_epi16(sigs,
-						_mm_set1_epi16(sig)));
-	unsigned int mask = 0;
+	/* One 16-byte compare of the eight signatures; packing the 16-bit
+	 * results to bytes leaves one mask bit per way. */
+	__m128i eq = _mm_cmpeq_epi16(_mm_load_si128((const __m128i *)b->sig),
+				     _mm_set1_epi16(sig));
 
-	while (m != 0) {
-		unsigned int bit = rte_bsf32(m);
-
-		mask |= 1u << (bit >> 1);
-		m &= ~(3u << bit);
-	}
-	return mask;
+	return (unsigned int)_mm_movemask_epi8(_mm_packs_epi16(eq,
+						_mm_setzero_si128()));
 #else
 	unsigned int mask = 0;
 	unsigned int w;

@@ -21,6 +21,9 @@
 
 _Static_assert(sizeof(struct fp_pkt_layer) == 64, "layer is one cache line");
 _Static_assert(sizeof(struct fp_stream_key) == 144, "key layout");
+_Static_assert(FP_STREAM_KEY_LEN_PLAIN % 16 == 0 &&
+	       FP_STREAM_KEY_LEN_VXLAN % 16 == 0,
+	       "fp_stream_key_equal() compares 16 bytes at a time");
 
 static const char *const fp_pkt_verdict_names[FP_PKT_VERDICT_MAX] = {
 	[FP_PKT_OK] = "ok",

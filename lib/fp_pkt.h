@@ -31,6 +31,9 @@
 
 #include <rte_byteorder.h>
 #include <rte_common.h>
+#if defined(RTE_ARCH_X86)
+#include <rte_vect.h>
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -257,17 +260,38 @@ static inline bool
 fp_stream_key_equal(const struct fp_stream_key *a,
 		    const struct fp_stream_key *b)
 {
-	const uint64_t *x = (const uint64_t *)a;
-	const uint64_t *y = (const uint64_t *)b;
-	uint32_t words = fp_stream_key_len(a) / sizeof(uint64_t);
-	uint64_t diff = 0;
-	uint32_t i;
+	uint32_t len = fp_stream_key_len(a);
 
 	if (a->shape != b->shape)
 		return false;
-	for (i = 0; i < words; i++)
-		diff |= x[i] ^ y[i];
-	return diff == 0;
+#if defined(RTE_ARCH_X86)
+	{
+		/* Both key lengths are multiples of 16 bytes. */
+		const __m128i_u *x = (const void *)a;
+		const __m128i_u *y = (const void *)b;
+		__m128i diff = _mm_setzero_si128();
+		uint32_t i;
+
+		for (i = 0; i < len / 16; i++)
+			diff = _mm_or_si128(diff,
+					    _mm_xor_si128(_mm_loadu_si128(&x[i]),
+							  _mm_loadu_si128(&y[i])));
+		/* SSE2 only: Open vSwitch builds this without SSE4.1. */
+		return _mm_movemask_epi8(_mm_cmpeq_epi8(diff,
+				_mm_setzero_si128())) == 0xffff;
+	}
+#else
+	{
+		const uint64_t *x = (const uint64_t *)a;
+		const uint64_t *y = (const uint64_t *)b;
+		uint64_t diff = 0;
+		uint32_t i;
+
+		for (i = 0; i < len / sizeof(uint64_t); i++)
+			diff |= x[i] ^ y[i];
+		return diff == 0;
+	}
+#endif
 }
 
 #ifdef __cplusplus

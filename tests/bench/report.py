@@ -94,7 +94,7 @@ def markdown(cells, info):
     for p in pipelines:
         lines += ["## %s" % p, "",
                   "| streams | size | datapath | cycles/pkt | passes/pkt | "
-                  "Mpps (PMD) | delivered Mpps | tx drops/s | fold hits | "
+                  "Mpps (PMD) | delivered Mpps | tx drops | fold hits | "
                   "RSS MB |",
                   "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
         for streams in sorted({c["streams"] for c in cells
@@ -111,8 +111,7 @@ def markdown(cells, info):
                         % (streams, size, dp, c["cycles_per_pkt"],
                            c["cycles_per_pkt_min"], c["cycles_per_pkt_max"],
                            c["passes_per_pkt"], c["mpps"],
-                           c["delivered_mpps"], c["tx_drops"] / c.get(
-                               "seconds", 1) if False else c["tx_drops"],
+                           c["delivered_mpps"], c["tx_drops"],
                            100 * c["fold_hit_rate"], c["rss_kb"] / 1024))
         lines.append("")
         lines += ["| streams | size | stock/on (cycles) | off/stock (cycles) "
@@ -140,6 +139,19 @@ def markdown(cells, info):
                   ", ".join("%.0f at %d streams" % (c["cycles_per_pkt"],
                                                     c["streams"])
                             for c in l2), ""]
+        floor = {(c["streams"], c["size"]): c for c in l2}
+        rows = []
+        for c in cells:
+            f = floor.get((c["streams"], c["size"]))
+            if c["pipeline"] != "l2" and c["datapath"] == "on" and f:
+                rows.append("| %s | %d | %d | %s |" % (
+                    c["pipeline"], c["streams"], c["size"],
+                    ratio(c["cycles_per_pkt"], f["cycles_per_pkt"])))
+        if rows:
+            lines += ["Folded pipelines against that floor, at the same "
+                      "streams and size:", "",
+                      "| pipeline | streams | size | on/l2 (cycles) |",
+                      "|---|---:|---:|---:|"] + rows + [""]
     return "\n".join(lines) + "\n"
 
 

@@ -16,7 +16,8 @@
 #define FP_FC_WAYS 8
 #define FP_FC_EMPTY UINT32_MAX       /* Index of a free way. */
 #define FP_FC_SAMPLE 8               /* Entries sampled to find a victim. */
-#define FP_FC_DOOR_MIN 8192          /* Fewest doorkeeper counters. */
+#define FP_FC_DOOR_MIN 8192          /* Fewest counters per sketch. */
+#define FP_FC_DOOR_PER 8             /* Counters per entry, per sketch. */
 
 _Static_assert(sizeof(struct fp_flowcache_entry) == 192,
 	       "an entry is three cache lines");
@@ -41,9 +42,14 @@ struct fp_flowcache {
 	uint32_t rand_state;
 	size_t entries_size;
 	size_t buckets_size;
-	/* Doorkeeper: a count-min sketch of recent misses, two 8-bit
-	 * counters per stream, halved every door_window admit() calls. */
-	uint8_t *door;
+	/* Doorkeeper: count-min sketches of the misses of the current and
+	 * the previous window of door_window admit() calls, and a third one
+	 * that is being cleared, a little per call, to take over as the
+	 * current one.  8-bit counters, door_mask + 1 of each. */
+	uint8_t *door;             /* The three sketches, one mapping. */
+	uint8_t *door_cur;
+	uint8_t *door_prev;
+	uint8_t *door_next;
 	uint32_t door_mask;
 	uint32_t door_shift;       /* 32 - log2(counters), for counter 2. */
 	uint32_t door_window;
@@ -102,17 +108,24 @@ fp_flowcache_create(const struct fp_flowcache_params *params)
 	fc->entries = fp_fc_map(fc->entries_size);
 	fc->buckets = fp_fc_map(fc->buckets_size);
 	fc->free_idx = fp_fc_map((size_t)params->capacity * sizeof(uint32_t));
-	/* Twice as many counters as entries, and a window of half as many
-	 * misses as entries: a stream that comes back within that many
-	 * other streams' misses is admitted, while at most a quarter of the
-	 * counters fill up with streams that never come back. */
-	n_door = RTE_MAX(rte_align32pow2(params->capacity) * 2,
+	/* A window of as many misses as entries: a stream that misses again
+	 * within that many misses of other streams is always admitted.
+	 * Eight counters per entry keep streams that never come back from
+	 * being admitted on their first miss, but for the few (under one in
+	 * ten) whose two counters other streams share. */
+	n_door = RTE_MAX(rte_align32pow2(params->capacity) * FP_FC_DOOR_PER,
 			 (uint32_t)FP_FC_DOOR_MIN);
 	fc->door_mask = n_door - 1;
 	fc->door_shift = 32 - rte_bsf32(n_door);
-	fc->door_window = n_door / 4;
-	if (params->insert_after > 1)
-		fc->door = fp_fc_map(n_door);
+	fc->door_window = n_door / FP_FC_DOOR_PER;
+	if (params->insert_after > 1) {
+		fc->door = fp_fc_map((size_t)n_door * 3);
+		if (fc->door != NULL) {
+			fc->door_cur = fc->door;
+			fc->door_prev = fc->door + n_door;
+			fc->door_next = fc->door + 2 * (size_t)n_door;
+		}
+	}
 	if (fc->entries == NULL || fc->buckets == NULL ||
 	    fc->free_idx == NULL ||
 	    (params->insert_after > 1 && fc->door == NULL)) {
@@ -151,7 +164,7 @@ fp_flowcache_free(struct fp_flowcache *fc)
 		munmap(fc->free_idx,
 		       (size_t)fc->params.capacity * sizeof(uint32_t));
 	if (fc->door != NULL)
-		munmap(fc->door, (size_t)fc->door_mask + 1);
+		munmap(fc->door, ((size_t)fc->door_mask + 1) * 3);
 	free(fc);
 }
 
@@ -411,41 +424,52 @@ fp_flowcache_insert(struct fp_flowcache *fc, const struct fp_stream_key *key,
 	return e;
 }
 
-/* Halves every doorkeeper counter, so that old misses fade. */
+/* Counts one admit() call: clears the next sketch a little, and at the end
+ * of a window makes it the current one, the current one the previous one,
+ * and the previous one the next to clear. */
 static void
-fp_fc_door_age(struct fp_flowcache *fc)
+fp_fc_door_tick(struct fp_flowcache *fc)
 {
-	uint64_t *w = (uint64_t *)fc->door;
-	size_t i, n = ((size_t)fc->door_mask + 1) / sizeof(*w);
+	size_t n = (size_t)fc->door_mask + 1;
+	size_t chunk = n / fc->door_window;
+	uint8_t *old;
 
-	for (i = 0; i < n; i++)
-		w[i] = (w[i] >> 1) & UINT64_C(0x7f7f7f7f7f7f7f7f);
+	memset(fc->door_next + (size_t)fc->door_calls * chunk, 0, chunk);
+	if (++fc->door_calls < fc->door_window)
+		return;
+	fc->door_calls = 0;
+	old = fc->door_prev;
+	fc->door_prev = fc->door_cur;
+	fc->door_cur = fc->door_next;
+	fc->door_next = old;
 }
 
 bool
 fp_flowcache_admit(struct fp_flowcache *fc, uint32_t hash)
 {
-	uint8_t *c1, *c2;
-	uint8_t seen;
+	uint32_t i1, i2;
+	unsigned int s1, s2, seen;
 
 	if (fc->params.insert_after <= 1)
 		return true;
-	if (++fc->door_calls >= fc->door_window) {
-		fc->door_calls = 0;
-		fp_fc_door_age(fc);
-	}
-	/* Two counters from independent bits of the hash; the smaller
-	 * one bounds how often this stream missed. */
-	c1 = &fc->door[hash & fc->door_mask];
-	c2 = &fc->door[(hash * 0x9e3779b1u) >> fc->door_shift];
-	seen = RTE_MIN(*c1, *c2);
-	if (seen + 1u >= fc->params.insert_after)
+	fp_fc_door_tick(fc);
+	/* Two counters from independent bits of the hash; the smaller sum
+	 * over both windows bounds how often this stream missed lately. */
+	i1 = hash & fc->door_mask;
+	i2 = (hash * 0x9e3779b1u) >> fc->door_shift;
+	s1 = (unsigned int)fc->door_cur[i1] + fc->door_prev[i1];
+	s2 = (unsigned int)fc->door_cur[i2] + fc->door_prev[i2];
+	seen = RTE_MIN(s1, s2);
+	/* Both counters count the miss: a conservative update (only the
+	 * smaller) would lose it from the other once this window becomes
+	 * the previous one.  Admitted misses count too, so that a stream
+	 * that keeps missing (evicted, or refused) stays known. */
+	if (fc->door_cur[i1] < UINT8_MAX)
+		fc->door_cur[i1]++;
+	if (fc->door_cur[i2] < UINT8_MAX)
+		fc->door_cur[i2]++;
+	if (seen + 1 >= fc->params.insert_after)
 		return true;
-	/* Conservative update: raise only the counters at the minimum. */
-	if (*c1 == seen)
-		(*c1)++;
-	if (*c2 == seen)
-		(*c2)++;
 	fp_fc_count(&fc->stats.deferred, 1);
 	return false;
 }

@@ -29,9 +29,9 @@
  * Memory: the entry array and buckets are anonymous mappings, so pages
  * are only backed once used: a cache costs about 224 bytes per stream it
  * holds (entry, bucket share and the index array). With insert_after above
- * 1, the doorkeeper adds 2 to 4 bytes per stream of capacity (one byte
- * counter each, twice the capacity rounded up to a power of 2, 8 KB at
- * least). The host's values are extra.
+ * 1, the doorkeeper adds 24 bytes per stream of capacity rounded up to a
+ * power of 2 (three sketches of eight one-byte counters per stream, 8 KB
+ * each at least), backed as they are used. The host's values are extra.
  */
 
 #include <stdbool.h>
@@ -116,13 +116,15 @@ fp_flowcache_free(struct fp_flowcache *fc);
  * Tell whether a stream that missed should be learned now (the insertion
  * policy). Each call counts as one miss of the stream.
  *
- * Misses are counted in a count-min sketch (two 8-bit counters per
- * stream, chosen by the hash), whose counters are halved every capacity/2
- * calls or so: a stream is admitted when it misses insert_after times
- * within about that many misses of other streams. A stream that repeats
- * is always admitted eventually, whatever it shares counters with; a
- * stream that never repeats gets in only when both its counters are
- * shared with others, a few percent of the time.
+ * Misses are counted in count-min sketches (two 8-bit counters per
+ * stream, chosen by the hash) of the current and the previous window of
+ * W calls, W being the capacity rounded up to a power of 2: a stream is
+ * admitted when it has missed insert_after times within the last W to 2W
+ * calls. So with insert_after 2, a stream whose misses are at most W calls
+ * apart is always admitted at its second miss, whatever it shares counters
+ * with; a stream that never repeats gets in only when both its counters
+ * are shared with others: 9% of a flood of a million such streams in a
+ * cache of 131072.
  *
  * @param fc
  *   The cache.

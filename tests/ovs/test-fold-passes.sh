@@ -3,7 +3,8 @@
 #
 # Once its streams are folded, traffic takes one datapath pass per packet:
 # pmd-perf-show and pmd-stats-show report 1.00 passes per packet and count
-# every packet as a fold hit, in both directions.
+# every packet as a fold hit, in both directions; the streams of one
+# direction share one path.
 
 . "$(dirname "$0")/fold.sh"
 
@@ -46,3 +47,12 @@ for dir in ingress egress; do
 	fp_check_eq "$dir: pmd-perf-show shows the fold hits" $n \
 		"$(fp_sb_appctl dpif-netdev/pmd-perf-show | awk '/- Fold hits:/ {print $4}')"
 done
+
+# Streams through the same megaflows share one path, so their hits run as
+# one batch: one path per direction.
+fp_check_eq "both directions' streams are held" $((2 * streams)) \
+	"$(fold_stat streams)"
+fp_check_eq "the streams of a direction share one path" 2 \
+	"$(fp_sb_appctl fold/show |
+	   sed -n 's/.* bytes of \([0-9]*\) shared paths$/\1/p' |
+	   awk '{ sum += $1 } END { print sum + 0 }')"

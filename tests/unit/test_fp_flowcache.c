@@ -363,6 +363,17 @@ test_admit_every_repeating_stream(void **state)
 	/* Few get in on their first miss, by sharing both counters. */
 	assert_true(early < 50);
 	fp_flowcache_free(fc);
+
+	/* 100,000 streams round-robin in a cache of 131072: misses of a
+	 * stream 100,000 calls apart are within one window, so every
+	 * stream is admitted on its second miss, in every round. */
+	fc = cache_new(131072, 0, 2);
+	for (i = 0; i < 100000; i++)
+		fp_flowcache_admit(fc, stream_hash(i));
+	for (int round = 0; round < 3; round++)
+		for (i = 0; i < 100000; i++)
+			assert_true(fp_flowcache_admit(fc, stream_hash(i)));
+	fp_flowcache_free(fc);
 }
 
 static void
@@ -385,16 +396,16 @@ test_admit_defers_one_shot_streams(void **state)
 static void
 test_admit_forgets_old_misses(void **state)
 {
-	/* 8 entries: the smallest doorkeeper, 8192 counters halved every
-	 * 2048 calls. */
+	/* 8 entries: the smallest doorkeeper, sketches of 8192 counters
+	 * and windows of 1024 calls. */
 	struct fp_flowcache *fc = cache_new(8, 0, 2);
 	uint32_t i;
 
 	(void)state;
 	assert_false(fp_flowcache_admit(fc, 42));
-	for (i = 1; i < 2 * 2048; i++)
+	for (i = 1; i < 2 * 1024; i++)
 		fp_flowcache_admit(fc, stream_hash(i));
-	/* Two halvings later, the first miss is gone. */
+	/* Two windows later, the first miss is gone. */
 	assert_false(fp_flowcache_admit(fc, 42));
 	assert_true(fp_flowcache_admit(fc, 42));
 	fp_flowcache_free(fc);

@@ -136,9 +136,9 @@ def markdown(cells, info):
     l2 = [c for c in cells
           if c["pipeline"] == "l2" and c["datapath"] == "stock"]
     if l2:
-        lines += ["Single-pass floor (l2 on stock OVS-DPDK): %s cycles/pkt." %
-                  ", ".join("%.0f at %d streams" % (c["cycles_per_pkt"],
-                                                    c["streams"])
+        lines += ["Single-pass floor (l2 on stock OVS-DPDK): %s." %
+                  ", ".join("%.0f cycles/pkt at %d streams"
+                            % (c["cycles_per_pkt"], c["streams"])
                             for c in l2), ""]
         floor = {(c["streams"], c["size"]): c for c in l2}
         rows = []

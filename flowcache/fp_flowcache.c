@@ -430,11 +430,11 @@ fp_flowcache_insert(struct fp_flowcache *fc, const struct fp_stream_key *key,
 static void
 fp_fc_door_tick(struct fp_flowcache *fc)
 {
-	size_t n = (size_t)fc->door_mask + 1;
-	size_t chunk = n / fc->door_window;
 	uint8_t *old;
 
-	memset(fc->door_next + (size_t)fc->door_calls * chunk, 0, chunk);
+	/* A window has a call per FP_FC_DOOR_PER counters of a sketch. */
+	memset(fc->door_next + (size_t)fc->door_calls * FP_FC_DOOR_PER, 0,
+	       FP_FC_DOOR_PER);
 	if (++fc->door_calls < fc->door_window)
 		return;
 	fc->door_calls = 0;

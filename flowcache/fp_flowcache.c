@@ -54,6 +54,7 @@ struct fp_flowcache {
 	uint32_t door_shift;       /* 32 - log2(counters), for counter 2. */
 	uint32_t door_window;
 	uint32_t door_calls;
+	bool wide;                 /* Keys compared with AVX2. */
 	struct fp_flowcache_stats stats;
 };
 
@@ -134,6 +135,9 @@ fp_flowcache_create(const struct fp_flowcache_params *params)
 		return NULL;
 	}
 	fc->rand_state = 0x2545f491;
+#if defined(RTE_ARCH_X86)
+	fc->wide = __builtin_cpu_supports("avx2");
+#endif
 	fc->stats.capacity = params->capacity;
 	return fc;
 }
@@ -350,18 +354,65 @@ fp_fc_free_way(struct fp_flowcache *fc, uint32_t hash,
 	fp_fc_count(&fc->stats.evicted, 1);
 }
 
-/* Finds the entry of 'key' among the ways 'mask' of 'bucket'. */
-static inline struct fp_flowcache_entry *
+#if defined(RTE_ARCH_X86)
+/* fp_stream_key_equal() with 32-byte compares, for CPUs with AVX2. Keys
+ * are 144 (VXLAN) or 80 (plain) bytes: whole 32-byte words, then a
+ * 16-byte tail. */
+static inline __attribute__((target("avx2"))) bool
+fp_fc_key_equal_avx2(const struct fp_stream_key *a,
+		     const struct fp_stream_key *b)
+{
+	const __m256i_u *x = (const void *)a;
+	const __m256i_u *y = (const void *)b;
+	__m256i diff;
+	__m128i tail;
+
+	if (a->shape != b->shape)
+		return false;
+	diff = _mm256_or_si256(
+		_mm256_xor_si256(_mm256_loadu_si256(&x[0]),
+				 _mm256_loadu_si256(&y[0])),
+		_mm256_xor_si256(_mm256_loadu_si256(&x[1]),
+				 _mm256_loadu_si256(&y[1])));
+	if (a->shape == FP_PKT_SHAPE_VXLAN) {
+		diff = _mm256_or_si256(diff, _mm256_or_si256(
+			_mm256_xor_si256(_mm256_loadu_si256(&x[2]),
+					 _mm256_loadu_si256(&y[2])),
+			_mm256_xor_si256(_mm256_loadu_si256(&x[3]),
+					 _mm256_loadu_si256(&y[3]))));
+		tail = _mm_xor_si128(_mm_loadu_si128((const void *)&x[4]),
+				     _mm_loadu_si128((const void *)&y[4]));
+	} else {
+		tail = _mm_xor_si128(_mm_loadu_si128((const void *)&x[2]),
+				     _mm_loadu_si128((const void *)&y[2]));
+	}
+	diff = _mm256_or_si256(diff, _mm256_zextsi128_si256(tail));
+	return _mm256_testz_si256(diff, diff) != 0;
+}
+#endif
+
+/* Finds the entry of 'key' among the ways 'mask' of 'bucket'; 'wide'
+ * selects the AVX2 key compare. */
+static __rte_always_inline struct fp_flowcache_entry *
 fp_fc_find_in(struct fp_flowcache *fc, const struct fp_stream_key *key,
 	      uint32_t hash, const struct fp_fc_bucket *bucket,
-	      unsigned int mask)
+	      unsigned int mask, bool wide)
 {
 	while (mask != 0) {
 		struct fp_flowcache_entry *e =
 			&fc->entries[bucket->idx[rte_bsf32(mask)]];
 
-		if (e->hash == hash && fp_stream_key_equal(&e->key, key))
-			return e;
+		if (e->hash == hash) {
+#if defined(RTE_ARCH_X86)
+			if (wide ? fp_fc_key_equal_avx2(&e->key, key) :
+			    fp_stream_key_equal(&e->key, key))
+				return e;
+#else
+			RTE_SET_USED(wide);
+			if (fp_stream_key_equal(&e->key, key))
+				return e;
+#endif
+		}
 		mask &= mask - 1;
 	}
 	return NULL;
@@ -378,10 +429,10 @@ fp_fc_find(struct fp_flowcache *fc, const struct fp_stream_key *key,
 
 	fp_fc_buckets_of(fc, hash, &b1, &b2);
 	e = fp_fc_find_in(fc, key, hash, &fc->buckets[b1],
-			  fp_fc_match(&fc->buckets[b1], sig));
+			  fp_fc_match(&fc->buckets[b1], sig), false);
 	if (e == NULL)
 		e = fp_fc_find_in(fc, key, hash, &fc->buckets[b2],
-				  fp_fc_match(&fc->buckets[b2], sig));
+				  fp_fc_match(&fc->buckets[b2], sig), false);
 	return e;
 }
 
@@ -474,16 +525,18 @@ fp_flowcache_admit(struct fp_flowcache *fc, uint32_t hash)
 	return false;
 }
 
-unsigned int
-fp_flowcache_lookup_burst(struct fp_flowcache *fc,
-			  const struct fp_stream_key *const *keys,
-			  const uint32_t *hashes, unsigned int n, uint32_t now,
-			  struct fp_flowcache_entry **entries)
+/* The lookup, in three stages over the burst so that each stage's loads
+ * were prefetched by the one before. 'wide' is a constant in each caller:
+ * the AVX2 key compare, or the SSE2 one. */
+static __rte_always_inline unsigned int
+fp_fc_lookup_burst(struct fp_flowcache *fc,
+		   const struct fp_stream_key *const *keys,
+		   const uint32_t *hashes, unsigned int n, uint32_t now,
+		   struct fp_flowcache_entry **entries, bool wide)
 {
 	uint32_t b1[FP_FLOWCACHE_BURST_MAX];
 	uint32_t b2[FP_FLOWCACHE_BURST_MAX];
-	unsigned int m1[FP_FLOWCACHE_BURST_MAX];
-	unsigned int m2[FP_FLOWCACHE_BURST_MAX];
+	struct fp_flowcache_entry *cand[FP_FLOWCACHE_BURST_MAX];
 	unsigned int hits = 0;
 	unsigned int i;
 
@@ -496,32 +549,51 @@ fp_flowcache_lookup_burst(struct fp_flowcache *fc,
 		rte_prefetch0(&fc->buckets[b2[i]]);
 	}
 
-	/* Stage 2: signatures; the first candidate entry's lines follow. */
+	/* Stage 2: signatures; the first candidate entry's lines follow.
+	 * The second bucket is only looked at when the first has no
+	 * candidate, which is what most hits need. */
 	for (i = 0; i < n; i++) {
 		uint16_t sig = fp_fc_sig(hashes[i]);
-		const struct fp_flowcache_entry *e = NULL;
+		const struct fp_fc_bucket *bucket = &fc->buckets[b1[i]];
+		unsigned int mask = fp_fc_match(bucket, sig);
+		struct fp_flowcache_entry *e = NULL;
 
-		m1[i] = fp_fc_match(&fc->buckets[b1[i]], sig);
-		m2[i] = fp_fc_match(&fc->buckets[b2[i]], sig);
-		if (m1[i] != 0)
-			e = &fc->entries[fc->buckets[b1[i]].idx[rte_bsf32(m1[i])]];
-		else if (m2[i] != 0)
-			e = &fc->entries[fc->buckets[b2[i]].idx[rte_bsf32(m2[i])]];
-		if (e != NULL) {
+		if (mask == 0) {
+			bucket = &fc->buckets[b2[i]];
+			mask = fp_fc_match(bucket, sig);
+		}
+		if (mask != 0) {
+			e = &fc->entries[bucket->idx[rte_bsf32(mask)]];
 			rte_prefetch0(e);
 			rte_prefetch0((const char *)e + RTE_CACHE_LINE_SIZE);
 			rte_prefetch0((const char *)e + 2 * RTE_CACHE_LINE_SIZE);
 		}
+		cand[i] = e;
 	}
 
-	/* Stage 3: hashes, then keys, of the candidates only. */
+	/* Stage 3: the candidate's hash, then its key. A key whose candidate
+	 * was not its entry (two keys of one signature, about one lookup in
+	 * four thousand) searches both buckets again. */
 	for (i = 0; i < n; i++) {
-		struct fp_flowcache_entry *e = fp_fc_find_in(fc, keys[i],
-				hashes[i], &fc->buckets[b1[i]], m1[i]);
+		struct fp_flowcache_entry *e = cand[i];
 
-		if (e == NULL)
+		if (e != NULL && (e->hash != hashes[i] || !(
+#if defined(RTE_ARCH_X86)
+		    wide ? fp_fc_key_equal_avx2(&e->key, keys[i]) :
+#endif
+		    fp_stream_key_equal(&e->key, keys[i])))) {
+			uint16_t sig = fp_fc_sig(hashes[i]);
+
 			e = fp_fc_find_in(fc, keys[i], hashes[i],
-					  &fc->buckets[b2[i]], m2[i]);
+					  &fc->buckets[b1[i]],
+					  fp_fc_match(&fc->buckets[b1[i]], sig),
+					  wide);
+			if (e == NULL)
+				e = fp_fc_find_in(fc, keys[i], hashes[i],
+					&fc->buckets[b2[i]],
+					fp_fc_match(&fc->buckets[b2[i]], sig),
+					wide);
+		}
 		entries[i] = e;
 		if (e != NULL) {
 			e->hits++;
@@ -532,6 +604,31 @@ fp_flowcache_lookup_burst(struct fp_flowcache *fc,
 	fp_fc_count(&fc->stats.lookups, n);
 	fp_fc_count(&fc->stats.hits, hits);
 	return hits;
+}
+
+#if defined(RTE_ARCH_X86)
+static __attribute__((target("avx2"))) unsigned int
+fp_fc_lookup_burst_avx2(struct fp_flowcache *fc,
+			const struct fp_stream_key *const *keys,
+			const uint32_t *hashes, unsigned int n, uint32_t now,
+			struct fp_flowcache_entry **entries)
+{
+	return fp_fc_lookup_burst(fc, keys, hashes, n, now, entries, true);
+}
+#endif
+
+unsigned int
+fp_flowcache_lookup_burst(struct fp_flowcache *fc,
+			  const struct fp_stream_key *const *keys,
+			  const uint32_t *hashes, unsigned int n, uint32_t now,
+			  struct fp_flowcache_entry **entries)
+{
+#if defined(RTE_ARCH_X86)
+	if (fc->wide)
+		return fp_fc_lookup_burst_avx2(fc, keys, hashes, n, now,
+					       entries);
+#endif
+	return fp_fc_lookup_burst(fc, keys, hashes, n, now, entries, false);
 }
 
 unsigned int

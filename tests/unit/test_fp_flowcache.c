@@ -454,6 +454,51 @@ test_iteration_visits_each_entry_once(void **state)
 	fp_flowcache_free(fc);
 }
 
+/* Keys that share a hash share a bucket and a signature: the lookup's
+ * first candidate is then often another key's entry, and it must go on to
+ * the right one.  VXLAN keys (144 bytes) and plain ones (80) differ in a
+ * byte near their end, past any 32-byte boundary. */
+static void
+test_lookup_past_signature_collisions(void **state)
+{
+	enum { N = 6 };
+	struct fp_flowcache *fc = cache_new(64, 0, 1);
+	struct fp_stream_key keys[N];
+	const struct fp_stream_key *kp[N];
+	struct fp_flowcache_entry *entries[N];
+	uint32_t hashes[N];
+	uint32_t i;
+
+	(void)state;
+	for (i = 0; i < N; i++) {
+		make_key(&keys[i], 7);
+		if (i % 2 == 1) {
+			keys[i].shape = FP_PKT_SHAPE_VXLAN;
+			keys[i].layer[1].reserved = (uint8_t)i;
+		} else {
+			keys[i].layer[0].reserved = (uint8_t)i;
+		}
+		kp[i] = &keys[i];
+		hashes[i] = 0x5a5a0003;
+		assert_non_null(fp_flowcache_insert(fc, &keys[i], hashes[i],
+						    value_new(i), 0));
+	}
+	/* Looked up in the reverse order of insertion, as a burst. */
+	for (i = 0; i < N; i++)
+		kp[i] = &keys[N - 1 - i];
+	assert_int_equal(fp_flowcache_lookup_burst(fc, kp, hashes, N, 0,
+						   entries), N);
+	for (i = 0; i < N; i++)
+		assert_int_equal(*(int *)entries[i]->value, N - 1 - i);
+	/* A seventh key of that hash is a miss. */
+	make_key(&keys[0], 8);
+	kp[0] = &keys[0];
+	assert_int_equal(fp_flowcache_lookup_burst(fc, kp, hashes, 1, 0,
+						   entries), 0);
+	assert_null(entries[0]);
+	fp_flowcache_free(fc);
+}
+
 static void
 test_burst_lookup_mixes_hits_and_misses(void **state)
 {
@@ -517,6 +562,7 @@ main(void)
 		cmocka_unit_test(test_create_refuses_bad_params),
 		cmocka_unit_test(test_insert_then_lookup),
 		cmocka_unit_test(test_keys_differ_in_shape_and_bytes),
+		cmocka_unit_test(test_lookup_past_signature_collisions),
 		cmocka_unit_test(test_insert_existing_replaces_value),
 		cmocka_unit_test(test_remove_frees_value_and_slot),
 		cmocka_unit_test(test_capacity_is_bounded_and_lru_sampled),

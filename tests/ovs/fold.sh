@@ -46,6 +46,10 @@ fold_start() {
 		fp_sb_vsctl set Open_vSwitch . \
 			other_config:fold-enable=$([ "$mode" = on ] && echo true || echo false)
 	fi
+	# Runs compare their megaflows at the end: none may idle out (10 s by
+	# default) before that on a slow or busy machine, such as the +new
+	# megaflow that only the first packets of each connection hit.
+	fp_sb_vsctl set Open_vSwitch . other_config:max-idle=120000
 	fp_sb_vm_start vm0 --capture "$FP_SB_DIR/vm0.pcap" --inject
 	fp_sb_add_phy_bridge br-phy "$cidr" 02:00:00:00:00:01
 	fp_sb_add_bridge br-int

@@ -36,7 +36,7 @@ set_error(char *err, size_t err_size, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Clean up: vm_reset() empties a VM before it is filled. */
+/* Empty a VM before it is filled: node unknown, no threads. */
 static void
 vm_reset(struct fp_vm *vm, enum fp_vm_source source)
 {

@@ -81,7 +81,9 @@ struct fp_vm {
 	char name[FP_VM_NAME_MAX];    /**< Readable name. */
 	enum fp_vm_source source;
 	pid_t pid;                    /**< Its process; 0 if declared. */
-	unsigned int n_vcpus;         /**< vCPU threads (or <vcpu> count). */
+	/** vCPU threads, or libvirt's vCPU count; 0 for a cpuset
+	 *  declaration, which does not say. */
+	unsigned int n_vcpus;
 	/** pCPUs its vCPUs may run on: the union of their affinities. */
 	struct fp_cpuset vcpu_cpus;
 	/** pCPUs of its emulator threads (may be empty). */

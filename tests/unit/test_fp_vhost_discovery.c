@@ -190,6 +190,24 @@ test_topo_missing_or_malformed_sysfs_fails(void **state)
 	fake_root_free(root);
 }
 
+static void
+test_topo_loads_this_host(void **state)
+{
+	struct fp_topo *topo;
+	int cpu;
+
+	(void)state;
+	assert_int_equal(fp_topo_load("/", &topo), 0);
+	assert_int_equal(fp_cpuset_count(&topo->online),
+			 (unsigned int)sysconf(_SC_NPROCESSORS_ONLN));
+	assert_true(topo->n_nodes >= 1);
+	cpu = fp_cpuset_next(&topo->online, 0);
+	assert_true(cpu >= 0);
+	assert_true(fp_cpuset_isset(&topo->cpu[cpu].siblings, cpu));
+	assert_true(topo->cpu[cpu].node >= 0);
+	fp_topo_free(topo);
+}
+
 /* --- VMs from a fake procfs --- */
 
 static char *
@@ -692,6 +710,7 @@ main(void)
 		cmocka_unit_test(test_topo_two_nodes_smt),
 		cmocka_unit_test(test_topo_single_node_without_numa_dir),
 		cmocka_unit_test(test_topo_missing_or_malformed_sysfs_fails),
+		cmocka_unit_test(test_topo_loads_this_host),
 		cmocka_unit_test(
 			test_vm_from_proc_finds_vcpus_emulator_and_node),
 		cmocka_unit_test(test_vm_from_proc_memory_spanning_nodes),

@@ -10,9 +10,12 @@
  * their hashes already computed (the datapath computes them while
  * parsing), for keys that are present and for keys that are not. The
  * figure is TSC cycles per key, median of several passes, and the ratio
- * rte_hash / fold cache.
+ * rte_hash / fold cache. Both tables get the same capacity: by default the
+ * stream count plus an eighth, or --capacity, e.g. 131072 as OVS sizes the
+ * fold cache by default (fold-max-streams).
  *
  * Usage: fp-cache-bench [EAL options] -- [--sizes N,N,...] [--passes N]
+ *        [--capacity N]
  */
 
 #include <getopt.h>
@@ -167,18 +170,18 @@ bench_value_free(void *value, void *aux)
 }
 
 static int
-bench_size(uint32_t n, int passes)
+bench_size(uint32_t n, int passes, uint32_t capacity)
 {
 	static int dummy_value;
 	struct fp_flowcache_params fcp = {
-		.capacity = n + n / 8,
+		.capacity = capacity != 0 ? capacity : n + n / 8,
 		.insert_after = 1,
 		.value_free = bench_value_free,
 	};
 	char name[32];
 	struct rte_hash_parameters hp = {
 		.name = name,
-		.entries = n + n / 8,
+		.entries = capacity != 0 ? capacity : n + n / 8,
 		.key_len = sizeof(struct fp_stream_key),
 		.hash_func = rte_hash_crc,
 		.socket_id = SOCKET_ID_ANY,
@@ -257,11 +260,13 @@ main(int argc, char **argv)
 	static const struct option options[] = {
 		{ "sizes", required_argument, NULL, 's' },
 		{ "passes", required_argument, NULL, 'p' },
+		{ "capacity", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char sizes[256] = "1000,10000,100000,1000000";
 	int passes = 7;
+	uint32_t capacity = 0;
 	char *tok, *save;
 	int ret, opt;
 
@@ -273,7 +278,7 @@ main(int argc, char **argv)
 	}
 	argc -= ret;
 	argv += ret;
-	while ((opt = getopt_long(argc, argv, "s:p:h", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:p:c:h", options, NULL)) != -1) {
 		switch (opt) {
 		case 's':
 			snprintf(sizes, sizeof(sizes), "%s", optarg);
@@ -285,22 +290,40 @@ main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'c':
+			capacity = strtoul(optarg, NULL, 10);
+			if (capacity < 1 || capacity > (1u << 24)) {
+				fprintf(stderr, "--capacity: 1 to %u\n",
+					1u << 24);
+				return 2;
+			}
+			break;
 		default:
 			printf("Usage: fp-cache-bench [EAL options] -- "
-			       "[--sizes N,N,...] [--passes N]\n");
+			       "[--sizes N,N,...] [--passes N] "
+			       "[--capacity N]\n");
 			return opt == 'h' ? 0 : 2;
 		}
 	}
 
 	printf("TSC cycles per key, bursts of %d, hashes precomputed, median "
 	       "of %d passes\n", BURST, passes);
+	if (capacity != 0)
+		printf("both tables hold up to %" PRIu32 " keys\n", capacity);
+	else
+		printf("both tables hold up to the stream count plus 1/8\n");
 	printf("  streams | fc hit   | rte hit  | ratio | fc miss  | rte miss "
 	       "| ratio\n");
 	for (tok = strtok_r(sizes, ",", &save); tok != NULL;
 	     tok = strtok_r(NULL, ",", &save)) {
 		uint32_t n = strtoul(tok, NULL, 10);
 
-		if (n < BURST || bench_size(n, passes) < 0)
+		if (n < BURST || (capacity != 0 && n > capacity)) {
+			fprintf(stderr, "%" PRIu32 " streams: at least %d, and "
+				"at most the capacity\n", n, BURST);
+			return 2;
+		}
+		if (bench_size(n, passes, capacity) < 0)
 			return 1;
 	}
 	rte_eal_cleanup();

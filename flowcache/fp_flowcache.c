@@ -396,8 +396,22 @@ fp_fc_key_equal_avx2(const struct fp_stream_key *a,
 }
 #endif
 
-/* Finds the entry of 'key' among the ways 'mask' of 'bucket'; 'wide'
- * selects the AVX2 key compare. */
+/* Compares keys; 'wide' (a constant in each caller) selects the AVX2
+ * compare. */
+static __rte_always_inline bool
+fp_fc_key_equal(const struct fp_stream_key *a, const struct fp_stream_key *b,
+		bool wide)
+{
+#if defined(RTE_ARCH_X86)
+	if (wide)
+		return fp_fc_key_equal_avx2(a, b);
+#else
+	RTE_SET_USED(wide);
+#endif
+	return fp_stream_key_equal(a, b);
+}
+
+/* Finds the entry of 'key' among the ways 'mask' of 'bucket'. */
 static __rte_always_inline struct fp_flowcache_entry *
 fp_fc_find_in(struct fp_flowcache *fc, const struct fp_stream_key *key,
 	      uint32_t hash, const struct fp_fc_bucket *bucket,
@@ -407,26 +421,17 @@ fp_fc_find_in(struct fp_flowcache *fc, const struct fp_stream_key *key,
 		struct fp_flowcache_entry *e =
 			&fc->entries[bucket->idx[rte_bsf32(mask)]];
 
-		if (e->hash == hash) {
-#if defined(RTE_ARCH_X86)
-			if (wide ? fp_fc_key_equal_avx2(&e->key, key) :
-			    fp_stream_key_equal(&e->key, key))
-				return e;
-#else
-			RTE_SET_USED(wide);
-			if (fp_stream_key_equal(&e->key, key))
-				return e;
-#endif
-		}
+		if (e->hash == hash && fp_fc_key_equal(&e->key, key, wide))
+			return e;
 		mask &= mask - 1;
 	}
 	return NULL;
 }
 
-/* Finds the entry of 'key', or returns NULL. */
-static struct fp_flowcache_entry *
+/* Finds the entry of 'key' in both its buckets, or returns NULL. */
+static __rte_always_inline struct fp_flowcache_entry *
 fp_fc_find(struct fp_flowcache *fc, const struct fp_stream_key *key,
-	   uint32_t hash)
+	   uint32_t hash, bool wide)
 {
 	uint16_t sig = fp_fc_sig(hash);
 	struct fp_flowcache_entry *e;
@@ -434,10 +439,10 @@ fp_fc_find(struct fp_flowcache *fc, const struct fp_stream_key *key,
 
 	fp_fc_buckets_of(fc, hash, &b1, &b2);
 	e = fp_fc_find_in(fc, key, hash, &fc->buckets[b1],
-			  fp_fc_match(&fc->buckets[b1], sig), false);
+			  fp_fc_match(&fc->buckets[b1], sig), wide);
 	if (e == NULL)
 		e = fp_fc_find_in(fc, key, hash, &fc->buckets[b2],
-				  fp_fc_match(&fc->buckets[b2], sig), false);
+				  fp_fc_match(&fc->buckets[b2], sig), wide);
 	return e;
 }
 
@@ -454,7 +459,7 @@ fp_flowcache_insert(struct fp_flowcache *fc, const struct fp_stream_key *key,
 		rte_errno = EINVAL;
 		return NULL;
 	}
-	e = fp_fc_find(fc, key, hash);
+	e = fp_fc_find(fc, key, hash, false);
 	if (e != NULL) {
 		fp_fc_drop_value(fc, e);
 		e->value = value;
@@ -582,23 +587,9 @@ fp_fc_lookup_burst(struct fp_flowcache *fc,
 	for (i = 0; i < n; i++) {
 		struct fp_flowcache_entry *e = cand[i];
 
-		if (e != NULL && (e->hash != hashes[i] || !(
-#if defined(RTE_ARCH_X86)
-		    wide ? fp_fc_key_equal_avx2(&e->key, keys[i]) :
-#endif
-		    fp_stream_key_equal(&e->key, keys[i])))) {
-			uint16_t sig = fp_fc_sig(hashes[i]);
-
-			e = fp_fc_find_in(fc, keys[i], hashes[i],
-					  &fc->buckets[b1[i]],
-					  fp_fc_match(&fc->buckets[b1[i]], sig),
-					  wide);
-			if (e == NULL)
-				e = fp_fc_find_in(fc, keys[i], hashes[i],
-					&fc->buckets[b2[i]],
-					fp_fc_match(&fc->buckets[b2[i]], sig),
-					wide);
-		}
+		if (e != NULL && (e->hash != hashes[i] ||
+				  !fp_fc_key_equal(&e->key, keys[i], wide)))
+			e = fp_fc_find(fc, keys[i], hashes[i], wide);
 		entries[i] = e;
 		if (e != NULL) {
 			e->hits++;

@@ -37,6 +37,19 @@ fp_path_format(char *path, size_t size, const char *root, const char *fmt,
 	return 0;
 }
 
+/* read(2) that retries when a signal interrupts it: bytes read, 0 at the
+ * end of the file, or a negative errno. */
+static ssize_t
+fp_read_retry(int fd, void *buf, size_t size)
+{
+	ssize_t n;
+
+	do
+		n = read(fd, buf, size);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
 int
 fp_read_text(const char *path, char *buf, size_t size)
 {
@@ -53,7 +66,7 @@ fp_read_text(const char *path, char *buf, size_t size)
 		if (len == size - 1) {
 			char extra;
 
-			n = read(fd, &extra, 1);
+			n = fp_read_retry(fd, &extra, 1);
 			if (n > 0) {
 				close(fd);
 				buf[0] = '\0';
@@ -61,11 +74,8 @@ fp_read_text(const char *path, char *buf, size_t size)
 			}
 			break;
 		}
-		n = read(fd, buf + len, size - 1 - len);
+		n = fp_read_retry(fd, buf + len, size - 1 - len);
 		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			n = -errno;
 			close(fd);
 			buf[0] = '\0';
 			return n;
@@ -108,11 +118,8 @@ fp_read_whole(const char *path, char **bufp, size_t *lenp)
 			buf = bigger;
 			size *= 2;
 		}
-		n = read(fd, buf + len, size - 1 - len);
+		n = fp_read_retry(fd, buf + len, size - 1 - len);
 		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			n = -errno;
 			free(buf);
 			close(fd);
 			return n;

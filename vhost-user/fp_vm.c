@@ -482,17 +482,25 @@ copy_option_value(char *dst, size_t size, const char *src)
 }
 
 /* The VM name from a NUL-separated command line: "-name guest=NAME,..."
- * or "-name NAME,..."; else the first words of the command line. */
+ * or "-name NAME,..."; for a DPDK application, its program name and
+ * "--file-prefix=PREFIX", which tells apart several instances; else the
+ * first words of the command line. */
 static void
 name_from_cmdline(const char *buf, size_t len, char *name, size_t size,
 		  pid_t pid)
 {
-	const char *arg = buf, *end = buf + len, *guest, *p;
+	const char *arg = buf, *end = buf + len, *guest, *p, *prefix = NULL;
+	const char *prog;
 	size_t n = 0;
 
 	while (arg < end) {
 		const char *next = arg + strlen(arg) + 1;
 
+		if (strncmp(arg, "--file-prefix=", 14) == 0 && arg[14] != '\0')
+			prefix = arg + 14;
+		else if (strcmp(arg, "--file-prefix") == 0 && next < end &&
+			 *next != '\0')
+			prefix = next;
 		if ((strcmp(arg, "-name") == 0 ||
 		     strcmp(arg, "--name") == 0) && next < end) {
 			guest = strstr(next, "guest=");
@@ -505,6 +513,13 @@ name_from_cmdline(const char *buf, size_t len, char *name, size_t size,
 				return;
 		}
 		arg = next;
+	}
+
+	if (prefix != NULL) {
+		prog = strrchr(buf, '/');
+		prog = prog != NULL ? prog + 1 : buf;
+		snprintf(name, size, "%s --file-prefix=%s", prog, prefix);
+		return;
 	}
 
 	/* No -name: the command's words, blank-separated. */

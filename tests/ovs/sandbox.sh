@@ -476,10 +476,12 @@ fp_sb_tnl_listening() {
 #   --inject         also send what fp_sb_vm_inject feeds it: the net_pcap
 #                    port reads a veth in the sandbox namespace (testpmd
 #                    then runs in the namespace); combines with --capture
-# Usage: fp_sb_vm_start VM [MODE] [--inject] [--queues N]
+#   --cpu C          run the VM's lcores ("vCPUs") on CPU C instead of
+#                    FP_SB_HOST_CORE
+# Usage: fp_sb_vm_start VM [MODE] [--inject] [--queues N] [--cpu C]
 fp_sb_vm_start() {
 	local vm=$1 mode=rxonly queues=1 capture= inject= sock prefix pcap=
-	local netns=()
+	local cpu=$FP_SB_HOST_CORE netns=()
 
 	shift
 	while [ $# -gt 0 ]; do
@@ -489,6 +491,7 @@ fp_sb_vm_start() {
 		--capture) mode=io; capture=$2; shift ;;
 		--inject) mode=io; inject=1 ;;
 		--queues) queues=$2; shift ;;
+		--cpu) cpu=$2; shift ;;
 		*) fp_die "fp_sb_vm_start: unknown option $1" ;;
 		esac
 		shift
@@ -507,9 +510,10 @@ fp_sb_vm_start() {
 	elif [ -n "$capture" ]; then
 		pcap="net_pcap_$vm,tx_pcap=$capture"
 	fi
-	# Both testpmd lcores share the host core: the PMD core is OVS's.
+	# Both testpmd lcores share one core (the host core by default: the
+	# PMD core is OVS's).
 	"${netns[@]}" "$FP_TESTPMD" \
-		--lcores="0@$FP_SB_HOST_CORE,1@$FP_SB_HOST_CORE" \
+		--lcores="0@$cpu,1@$cpu" \
 		--file-prefix="$prefix" --no-pci --single-file-segments \
 		-m "$FP_SB_VM_MEM" \
 		--vdev="net_virtio_user0,path=$sock,server=1,queues=$queues,queue_size=1024" \

@@ -308,6 +308,34 @@ test_vm_name_plain_and_escaped_commas(void **state)
 	fake_root_free(root);
 }
 
+/* Several DPDK "VMs" run the same program: --file-prefix tells them
+ * apart, in both of EAL's spellings. */
+static void
+test_vm_name_dpdk_file_prefix(void **state)
+{
+	static const char joined[] = "/usr/bin/dpdk-testpmd\0--lcores=0@1\0"
+		"--file-prefix=vm-a\0--no-pci\0";
+	static const char split[] = "dpdk-testpmd\0-l\0" "1\0"
+		"--file-prefix\0vm-b\0";
+	struct fp_vm vm;
+	char *root = fake_root_new();
+
+	(void)state;
+	assert_int_equal(fake_task(root, 6000, 6000, "dpdk-testpmd", "1"), 0);
+	assert_int_equal(fake_write_bytes(root, "proc/6000/cmdline", joined,
+					  sizeof(joined) - 1), 0);
+	assert_int_equal(fp_vm_from_pid(root, 6000, &vm), 0);
+	assert_string_equal(vm.name, "dpdk-testpmd --file-prefix=vm-a");
+	fp_vm_fini(&vm);
+
+	assert_int_equal(fake_write_bytes(root, "proc/6000/cmdline", split,
+					  sizeof(split) - 1), 0);
+	assert_int_equal(fp_vm_from_pid(root, 6000, &vm), 0);
+	assert_string_equal(vm.name, "dpdk-testpmd --file-prefix=vm-b");
+	fp_vm_fini(&vm);
+	fake_root_free(root);
+}
+
 static void
 test_vm_from_proc_dpdk_testpmd_lcores(void **state)
 {
@@ -716,6 +744,7 @@ main(void)
 		cmocka_unit_test(test_vm_from_proc_memory_spanning_nodes),
 		cmocka_unit_test(test_vm_name_plain_and_escaped_commas),
 		cmocka_unit_test(test_vm_from_proc_dpdk_testpmd_lcores),
+		cmocka_unit_test(test_vm_name_dpdk_file_prefix),
 		cmocka_unit_test(test_vm_from_missing_pid_is_enoent),
 		cmocka_unit_test(test_vm_from_cpuset_declaration),
 		cmocka_unit_test_setup_teardown(test_libvirt_xml_full_domain,

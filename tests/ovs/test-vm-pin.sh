@@ -112,6 +112,8 @@ check_show "vm-pin/show identifies VM b" \
 	"VM dpdk-testpmd --file-prefix=${FP_SB_VM_PREFIX[vmb]}, pid ${FP_SB_VM_PID[vmb]}" \
 	"ports: vhu-b" "vCPUs: 2, on pCPUs 1" \
 	"vhu-b rxq 0: core 0, polled by core 0"
+# Kept with the sandbox's logs, for Documentation/topics/vm-pinning.rst.
+show > "$FP_SB_DIR/vm-pin-show-isolate.log"
 check_show "the PMDs on the VMs' vCPU cores are reported" \
 	"pmd-on-vcpu: VM dpdk-testpmd --file-prefix=${FP_SB_VM_PREFIX[vma]}: PMD core 0 is one of its vCPU cores; using core 1 instead"
 fp_check "the placement is logged" grep -q \
@@ -123,15 +125,22 @@ check_delivery "isolate"
 fp_sb_vsctl set Open_vSwitch . other_config:vm-pin=bogus
 fp_wait_log "$FP_SB_DIR/ovs-vswitchd.log" \
 	"other_config:vm-pin: " 30 || fp_die "no log line for vm-pin=bogus"
-check_show "an unknown mode keeps the current one" "vm-pin mode: isolate"
+check_show "an unknown mode keeps the current one" "vm-pin mode: isolate" \
+	"configuration errors:" \
+	"other_config:vm-pin: vm-pin mode 'bogus' is not one of off, numa, isolate, sibling; keeping 'isolate'"
 fp_sb_vsctl set Open_vSwitch . other_config:vm-pin=isolate
 fp_sb_vsctl set Interface vhu-b other_config:vm-cpus=zz
 fp_wait_log "$FP_SB_DIR/ovs-vswitchd.log" \
 	"vhu-b: other_config:vm-cpus: 'zz' is not a CPU list" 30 ||
 	fp_die "no log line for vm-cpus=zz"
 check_show "a bad vm-cpus keeps the discovered VM" \
-	"pid ${FP_SB_VM_PID[vmb]}" "vhu-b rxq 0: core 0"
+	"pid ${FP_SB_VM_PID[vmb]}" "vhu-b rxq 0: core 0" \
+	"vhu-b: other_config:vm-cpus: 'zz' is not a CPU list"
 fp_sb_vsctl remove Interface vhu-b other_config vm-cpus
+fp_wait_for 30 "the configuration errors to clear" \
+	bash -c "! '$FP_SB_APPCTL' -t '$FP_SB_DIR/ovs-vswitchd.ctl' vm-pin/show | grep -q 'configuration errors'" ||
+	fp_die "vm-pin/show still lists configuration errors"
+echo "ok - fixed values clear the configuration errors"
 
 # --- the operator's pmd-rxq-affinity wins ----------------------------------
 fp_sb_vsctl set Interface vhu-a other_config:pmd-rxq-affinity=0:0
@@ -177,7 +186,8 @@ check_show "a libvirt XML declaration is read" \
 printf '<domain><name>broken' > "$xml"
 fp_sb_appctl vm-pin/rebalance > /dev/null
 check_show "a malformed libvirt XML falls back to discovery" \
-	"pid ${FP_SB_VM_PID[vmb]}" "vhu-b rxq 0: core 0"
+	"pid ${FP_SB_VM_PID[vmb]}" "vhu-b rxq 0: core 0" \
+	"declarations not used:" "vhu-b: libvirt XML $xml"
 fp_check "the malformed XML is logged" grep -q "libvirt XML $xml" \
 	"$FP_SB_DIR/ovs-vswitchd.log"
 fp_sb_vsctl remove Interface vhu-b other_config vm-libvirt-xml

@@ -478,10 +478,13 @@ fp_sb_tnl_listening() {
 #                    then runs in the namespace); combines with --capture
 #   --cpu C          run the VM's lcores ("vCPUs") on CPU C instead of
 #                    FP_SB_HOST_CORE
+#   --stats-period S testpmd prints its port statistics, with the rx rate
+#                    it measured (Rx-pps, Rx-bps), every S seconds
 # Usage: fp_sb_vm_start VM [MODE] [--inject] [--queues N] [--cpu C]
+#                       [--stats-period S]
 fp_sb_vm_start() {
 	local vm=$1 mode=rxonly queues=1 capture= inject= sock prefix pcap=
-	local cpu=$FP_SB_HOST_CORE netns=()
+	local cpu=$FP_SB_HOST_CORE period=86400 netns=()
 
 	shift
 	while [ $# -gt 0 ]; do
@@ -492,6 +495,7 @@ fp_sb_vm_start() {
 		--inject) mode=io; inject=1 ;;
 		--queues) queues=$2; shift ;;
 		--cpu) cpu=$2; shift ;;
+		--stats-period) period=$2; shift ;;
 		*) fp_die "fp_sb_vm_start: unknown option $1" ;;
 		esac
 		shift
@@ -519,7 +523,7 @@ fp_sb_vm_start() {
 		--vdev="net_virtio_user0,path=$sock,server=1,queues=$queues,queue_size=1024" \
 		${pcap:+--vdev=$pcap} \
 		-- --forward-mode="$mode" --rxq="$queues" --txq="$queues" \
-		--nb-cores=1 --total-num-mbufs=16384 --stats-period=86400 \
+		--nb-cores=1 --total-num-mbufs=16384 --stats-period="$period" \
 		> "$FP_SB_DIR/$vm.log" 2>&1 &
 	fp_sb_vm_started "$vm" "$!" "$prefix" "$sock" "packet forwarding - ports="
 }

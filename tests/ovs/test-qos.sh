@@ -1,0 +1,226 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# Per-port QoS (QoS type fp-meter) in the patched OVS, measured at a testpmd
+# VM:
+#
+# - rate: an ingress meter on the source port shapes what is offered to
+#   the sink's port to 10x, then 2x, the rate of the egress meter on the
+#   sink's port; the rate the VM measures (testpmd's Rx-pps or Rx-bps, over
+#   its own 1-second periods) stays within 2 % of the configured one, in
+#   packets/s and in bits/s; the ingress meter's own measured rate too;
+# - burst: after an idle period, a burst delivers CBS (and nothing more);
+# - remark: packets leave with the DSCP the configuration says, with a
+#   valid IPv4 checksum;
+# - a bad configuration is refused in the Interface's error column and the
+#   meter in force stays; qos/reset-stats zeroes the counters.
+#
+# The source is a net_pcap port replaying a pcap forever: it costs the PMD,
+# not the cores the VMs share.
+
+. "$(dirname "$0")/sandbox.sh"
+
+fp_sb_require_env $((FP_SB_SOCKET_MEM + 2 * FP_SB_VM_MEM))
+
+# Prints the last N values of FIELD (Rx-pps or Rx-bps) that the sink VM
+# printed, after waiting for SKIP+N new periods from now (the first SKIP
+# are the change settling).
+# Usage: windows FIELD N SKIP
+periods_at_least() {
+	[ "$(grep -c "Rx-pps:" "$FP_SB_DIR/sink.log")" -ge "$1" ]
+}
+
+windows() {
+	local field=$1 n=$2 skip=$3 start
+
+	start=$(grep -c "Rx-pps:" "$FP_SB_DIR/sink.log")
+	# testpmd's output is block-buffered: periods arrive a few at a time.
+	fp_wait_for $((n + skip + 30)) "$((n + skip)) statistics periods" \
+		periods_at_least $((start + n + skip)) ||
+		fp_die "the sink VM prints no statistics"
+	grep "Rx-pps:" "$FP_SB_DIR/sink.log" | tail -n +$((start + skip + 1)) |
+		head -n "$n" | awk -v f="$field:" '{
+			for (i = 1; i < NF; i++) if ($i == f) print $(i + 1)
+		}'
+}
+
+# Fails unless every value in VALUES is within 2 % of RATE.
+# Usage: check_windows WHAT RATE VALUES
+check_windows() {
+	local what=$1 rate=$2 values=$3
+
+	[ -n "$values" ] || fp_die "$what: no measurement"
+	awk -v r="$rate" -v what="$what" '
+		{ n++; d = ($1 - r) / r; if (d < 0) d = -d; if (d > max) max = d
+		  list = list " " $1 }
+		END {
+			printf "%s: %d 1-second windows:%s (worst %.2f %% off %s)\n",
+				what, n, list, 100 * max, r
+			exit !(max <= 0.02)
+		}' <<< "$values" || fp_die "$what: a window is more than 2 % off"
+	echo "ok - $what: every 1-second window within 2 % of $rate"
+}
+
+# Prints one line of qos/show for PORT, the value after "KEY: ".
+qos_value() {
+	fp_sb_appctl qos/show "$1" | sed -n "s/^$2: //p"
+}
+
+qos_of() {
+	fp_sb_vsctl get Port "$1" qos
+}
+
+# Replaces the other_config of PORT's QoS with the given keys.
+# Usage: set_meter PORT KEY=VALUE...
+set_meter() {
+	local port=$1 q
+
+	shift
+	q=$(qos_of "$port")
+	if [ "$q" = "[]" ]; then
+		fp_sb_vsctl -- set Port "$port" qos=@q -- --id=@q create QoS \
+			type=fp-meter $(printf 'other-config:%s ' "$@") > /dev/null
+	else
+		fp_sb_vsctl clear QoS "$q" other_config -- set QoS "$q" \
+			$(printf 'other-config:%s ' "$@")
+	fi || fp_die "cannot set the QoS of $port"
+}
+
+fp_sb_start qos
+fp_sb_add_bridge br-int
+fp_sb_vm_start sink --stats-period 1
+fp_sb_add_vhu_port br-int vhu0 sink 20
+
+# --- packets per second ------------------------------------------------------
+p64=$FP_SB_DIR/p64.pcap
+"$FP_STREAMGEN" --plain --streams 64 --packets 16 --out "$p64" > /dev/null
+# 10 kpps: the VM, which shares its core with OVS's main thread, drains
+# its 1024-entry ring in time even when it is scheduled out for 100 ms.
+set_meter vhu0 egress-unit=pps egress-cir=10000 egress-cbs=200
+fp_sb_add_pcap_port br-int dpdk0 "$p64" --infinite 10
+set_meter dpdk0 ingress-unit=pps ingress-cir=100000 ingress-cbs=2000
+fp_sb_ofctl del-flows br-int
+fp_sb_ofctl add-flow br-int "in_port=10,actions=output:20"
+
+vals=$(windows Rx-pps 5 3) || exit 1
+check_windows "pps, offered 10x" 10000 "$vals"
+check_windows "pps, the ingress meter's own rate" 100000 \
+	"$(qos_value dpdk0 ingress-rate-passed | awk '{print $1}')"
+set_meter dpdk0 ingress-unit=pps ingress-cir=20000 ingress-cbs=2000
+vals=$(windows Rx-pps 5 3) || exit 1
+check_windows "pps, offered 2x" 10000 "$vals"
+
+# --- bits per second ---------------------------------------------------------
+p512=$FP_SB_DIR/p512.pcap
+"$FP_STREAMGEN" --plain --streams 64 --packets 16 --size 512 --out "$p512" \
+	> /dev/null
+fp_sb_vsctl del-port br-int dpdk0
+# 20 Mbit/s of 508-byte frames: about 4900 frames/s.
+set_meter vhu0 egress-cir=20000000 egress-cbs=100000
+fp_sb_add_pcap_port br-int dpdk1 "$p512" --infinite 11
+set_meter dpdk1 ingress-cir=200000000 ingress-cbs=1000000
+fp_sb_ofctl add-flow br-int "in_port=11,actions=output:20"
+vals=$(windows Rx-bps 5 3) || exit 1
+check_windows "bps, offered 10x" 20000000 "$vals"
+set_meter dpdk1 ingress-cir=40000000 ingress-cbs=1000000
+vals=$(windows Rx-bps 5 3) || exit 1
+check_windows "bps, offered 2x" 20000000 "$vals"
+fp_sb_vsctl del-port br-int dpdk1
+
+# --- bursts: CBS after an idle period -----------------------------------------
+fp_sb_add_inject_port br-int dpdk2 12
+fp_sb_ofctl add-flow br-int "in_port=12,actions=output:20"
+"$FP_SB_TOOLS/fp-pcap" slice "$p64" "$FP_SB_DIR/burst64.pcap" 0 200 > /dev/null
+"$FP_SB_TOOLS/fp-pcap" slice "$p512" "$FP_SB_DIR/burst512.pcap" 0 100 \
+	> /dev/null
+burst() {
+	local pcap=$1 sent=$2 expect_min=$3 expect_max=$4 what=$5 before got
+
+	fp_sb_appctl qos/reset-stats vhu0 > /dev/null
+	before=$(fp_sb_vm_stat sink ipackets)
+	total=$(( $(fp_sb_iface_stat dpdk2 rx_packets) + sent ))
+	fp_sb_inject dpdk2 "$pcap" > /dev/null
+	fp_wait_for 30 "dpdk2 to receive the burst" \
+		fp_sb_port_rx_at_least dpdk2 "$total" ||
+		fp_die "dpdk2 did not receive the burst"
+	fp_wait_for 10 "the VM to receive $expect_min" \
+		fp_sb_vm_rx_at_least sink $((before + expect_min)) ||
+		fp_die "$what: the VM received $(( $(fp_sb_vm_stat sink ipackets) - before ))"
+	sleep 0.5
+	got=$(( $(fp_sb_vm_stat sink ipackets) - before ))
+	[ "$got" -ge "$expect_min" ] && [ "$got" -le "$expect_max" ] ||
+		fp_die "$what: the VM received $got of $sent, expected $expect_min to $expect_max"
+	fp_check_eq "$what: the meter counted the VM's packets green" \
+		"$got packets" "$(qos_value vhu0 egress-green | cut -d, -f1)"
+	echo "ok - $what: $got of $sent delivered"
+}
+# 1 packet/s and a burst of 50 packets: 50 (one more if a second passes).
+set_meter vhu0 egress-unit=pps egress-cir=1 egress-cbs=50
+sleep 1
+burst "$FP_SB_DIR/burst64.pcap" 200 50 51 "pps burst, cbs=50"
+# 1000 bytes/s and a burst of 10000 bytes: 19 frames of 508 bytes.
+set_meter vhu0 egress-cir=8000 egress-cbs=10000
+sleep 1
+burst "$FP_SB_DIR/burst512.pcap" 100 19 20 "bps burst, cbs=10000 bytes"
+
+# --- a bad configuration is refused; the meter in force stays -----------------
+q=$(qos_of vhu0)
+fp_sb_vsctl set QoS "$q" other-config:egress-cbs=100
+fp_wait_for 30 "vhu0's error" test "$(fp_sb_vsctl get Interface vhu0 error)" != "[]" ||
+	fp_die "no Interface error for egress-cbs=100"
+fp_check_eq "Interface:error says why" \
+	'"could not configure QoS type fp-meter: egress-cbs: 100 bytes is smaller than one frame of the port'"'"'s MTU (1518 bytes): no packet that size would ever conform"' \
+	"$(fp_sb_vsctl get Interface vhu0 error)"
+fp_check "the refusal is logged" grep -q \
+	"vhu0: QoS fp-meter: egress-cbs: 100 bytes is smaller than one frame" \
+	"$FP_SB_DIR/ovs-vswitchd.log"
+fp_check_eq "the meter in force stays" \
+	"algorithm=srtcm unit=bps cir=8000 cbs=10000 ebs=0 color-mode=blind green=pass yellow=pass red=drop" \
+	"$(qos_value vhu0 egress)"
+set_meter vhu0 egress-unit=pps egress-cir=1000 egress-cbs=1000 \
+	egress-green=remark:46
+fp_wait_for 30 "vhu0's error to clear" \
+	test "$(fp_sb_vsctl get Interface vhu0 error)" = "[]" ||
+	fp_die "the Interface error stayed after a good configuration"
+echo "ok - a good configuration clears the error"
+
+# --- remark -------------------------------------------------------------------
+fp_sb_vm_start cap --capture "$FP_SB_DIR/cap.pcap"
+fp_sb_add_vhu_port br-int vhu1 cap 21
+q=$(qos_of vhu0)
+fp_sb_vsctl set Port vhu1 "qos=$q"
+fp_sb_ofctl del-flows br-int in_port=12
+fp_sb_ofctl add-flow br-int "in_port=12,actions=output:21"
+"$FP_SB_TOOLS/fp-pcap" slice "$p64" "$FP_SB_DIR/remark.pcap" 0 20 > /dev/null
+fp_sb_inject dpdk2 "$FP_SB_DIR/remark.pcap" > /dev/null
+fp_sb_wait_vm_rx cap 20
+fp_sb_vm_stop cap
+python3 - "$FP_SB_DIR/cap.pcap" <<'EOF' || fp_die "remarked frames are wrong"
+import struct, sys
+data = open(sys.argv[1], 'rb').read()
+ofs, n = 24, 0
+while ofs + 16 <= len(data):
+    incl = struct.unpack('<I', data[ofs + 8:ofs + 12])[0]
+    frame = data[ofs + 16:ofs + 16 + incl]
+    ofs += 16 + incl
+    assert frame[12:14] == b'\x08\x00', 'not IPv4'
+    ip = frame[14:34]
+    assert ip[1] >> 2 == 46, 'DSCP %d, not 46' % (ip[1] >> 2)
+    s = sum(struct.unpack('!10H', ip))
+    s = (s & 0xffff) + (s >> 16)
+    s = (s & 0xffff) + (s >> 16)
+    assert s == 0xffff, 'bad IPv4 checksum'
+    n += 1
+assert n == 20, '%d frames' % n
+print('ok - 20 frames with DSCP 46 and a valid IPv4 checksum')
+EOF
+fp_check_eq "the meter counted the remarks" 20 \
+	"$(qos_value vhu1 egress-remarked)"
+
+# --- qos/show and qos/reset-stats ------------------------------------------------
+fp_check "qos/show without a port lists every metered port" bash -c \
+	"'$FP_SB_APPCTL' -t '$FP_SB_DIR/ovs-vswitchd.ctl' qos/show | grep -c '^QoS: vhu[01] fp-meter' | grep -qx 2"
+fp_sb_appctl qos/reset-stats vhu1 > /dev/null
+fp_check_eq "qos/reset-stats zeroes the counters" "0 packets, 0 bytes" \
+	"$(qos_value vhu1 egress-green)"
+echo "PASS: qos"

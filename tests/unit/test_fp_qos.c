@@ -10,6 +10,8 @@
  * EAL: main() starts it without hugepages or PCI.
  */
 
+#include <dirent.h>
+#include <limits.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -606,10 +608,32 @@ test_two_threads_share_one_rate(void **state)
 	fp_qos_meter_free(h[0].m);
 }
 
+/* The EAL's runtime directory (/var/run/dpdk/PREFIX) outlives the
+ * process: remove it. */
+static void
+remove_runtime_dir(const char *dir)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	char path[PATH_MAX];
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
 	char prefix[64];
+	int ret;
 	char *argv[] = {
 		"test_fp_qos", "--no-huge", "--no-pci", "-m", "64",
 		"--no-shconf", "--log-level=error", "-l", "0", prefix,
@@ -642,5 +666,8 @@ main(void)
 		fprintf(stderr, "test_fp_qos: no mbuf pool\n");
 		return 1;
 	}
-	return cmocka_run_group_tests_name("fp_qos", tests, NULL, NULL);
+	ret = cmocka_run_group_tests_name("fp_qos", tests, NULL, NULL);
+	remove_runtime_dir(rte_eal_get_runtime_dir());
+	rte_eal_cleanup();
+	return ret;
 }

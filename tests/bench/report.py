@@ -17,9 +17,10 @@ import statistics
 import subprocess
 import sys
 
-DATAPATHS = ["stock", "off", "on"]
+DATAPATHS = ["stock", "off", "on", "meter"]
 NAMES = {"stock": "stock OVS-DPDK", "off": "Foldpath, fold off",
-         "on": "Foldpath, fold on"}
+         "on": "Foldpath, fold on",
+         "meter": "Foldpath, fold on, one fp-meter on the VM's port"}
 FIELDS = ["mpps", "cycles_per_pkt", "passes_per_pkt", "delivered_mpps",
           "tx_drops", "fold_hit_rate", "rss_kb"]
 
@@ -133,6 +134,22 @@ def markdown(cells, info):
                     else "-",
                     ratio(n["mpps"], s["mpps"]) if n else "-"))
         lines.append("")
+    meter_rows = []
+    for c in cells:
+        if c["datapath"] != "meter":
+            continue
+        n = by.get((c["pipeline"], c["streams"], c["size"], "on"))
+        if n:
+            meter_rows.append("| %s | %d | %d | %.0f | %.0f | %+.0f |" % (
+                c["pipeline"], c["streams"], c["size"], n["cycles_per_pkt"],
+                c["cycles_per_pkt"],
+                c["cycles_per_pkt"] - n["cycles_per_pkt"]))
+    if meter_rows:
+        lines += ["Cost of one fp-meter (egress, on the VM's port, never "
+                  "limiting):", "",
+                  "| pipeline | streams | size | on (cycles/pkt) | "
+                  "meter (cycles/pkt) | added |",
+                  "|---|---:|---:|---:|---:|---:|"] + meter_rows + [""]
     l2 = [c for c in cells
           if c["pipeline"] == "l2" and c["datapath"] == "stock"]
     if l2:

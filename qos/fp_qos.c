@@ -11,6 +11,7 @@
 #include <rte_malloc.h>
 
 #include "fp_qos.h"
+#include "fp_text.h"
 
 static const char *const algorithm_names[] = {
 	[FP_QOS_SRTCM] = "srtcm",
@@ -299,20 +300,6 @@ fp_qos_profile_parse(const char *const *keys, const char *const *values,
 	return 0;
 }
 
-static void
-append(char *buf, size_t size, size_t *len, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(*len < size ? buf + *len : NULL,
-		      *len < size ? size - *len : 0, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		*len += (size_t)n;
-}
-
 int
 fp_qos_profile_format(const struct fp_qos_profile *p, char *buf, size_t size)
 {
@@ -321,32 +308,32 @@ fp_qos_profile_format(const struct fp_qos_profile *p, char *buf, size_t size)
 
 	if (size > 0)
 		buf[0] = '\0';
-	append(buf, size, &len, "algorithm=%s unit=%s cir=%" PRIu64 " cbs=%"
-	       PRIu64, fp_qos_algorithm_name(p->algorithm),
+	fp_text_append(buf, size, &len, "algorithm=%s unit=%s cir=%" PRIu64
+		       " cbs=%" PRIu64, fp_qos_algorithm_name(p->algorithm),
 	       fp_qos_unit_name(p->unit), p->cir, p->cbs);
 	switch (p->algorithm) {
 	case FP_QOS_SRTCM:
-		append(buf, size, &len, " ebs=%" PRIu64, p->ebs);
+		fp_text_append(buf, size, &len, " ebs=%" PRIu64, p->ebs);
 		break;
 	case FP_QOS_TRTCM:
-		append(buf, size, &len, " pir=%" PRIu64 " pbs=%" PRIu64,
+		fp_text_append(buf, size, &len, " pir=%" PRIu64 " pbs=%" PRIu64,
 		       p->eir, p->ebs);
 		break;
 	case FP_QOS_RFC4115:
-		append(buf, size, &len, " eir=%" PRIu64 " ebs=%" PRIu64,
+		fp_text_append(buf, size, &len, " eir=%" PRIu64 " ebs=%" PRIu64,
 		       p->eir, p->ebs);
 		break;
 	}
-	append(buf, size, &len, " color-mode=%s",
+	fp_text_append(buf, size, &len, " color-mode=%s",
 	       p->color_aware ? "aware" : "blind");
 	for (c = 0; c < RTE_COLORS; c++) {
 		const struct fp_qos_action *a = &p->action[c];
 
 		if (a->verb == FP_QOS_REMARK)
-			append(buf, size, &len, " %s=remark:%u",
+			fp_text_append(buf, size, &len, " %s=remark:%u",
 			       color_names[c], a->dscp);
 		else
-			append(buf, size, &len, " %s=%s", color_names[c],
+			fp_text_append(buf, size, &len, " %s=%s", color_names[c],
 			       a->verb == FP_QOS_DROP ? "drop" : "pass");
 	}
 	return (int)len;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fp_pin.h"
+#include "fp_text.h"
 
 static const char *const mode_names[] = {
 	[FP_PIN_MODE_OFF] = "off",
@@ -670,25 +671,6 @@ fp_pin_plan_pmd(const struct fp_pin_plan *plan, unsigned int vm,
 	return -ENOENT;
 }
 
-/* snprintf into buf at *len, keeping the total length like snprintf. */
-static void
-append(char *buf, size_t size, size_t *len, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void
-append(char *buf, size_t size, size_t *len, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(*len < size ? buf + *len : NULL,
-		      *len < size ? size - *len : 0, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		*len += n;
-}
-
 int
 fp_pin_plan_format(const struct fp_pin_plan *plan, char *buf, size_t size)
 {
@@ -699,7 +681,7 @@ fp_pin_plan_format(const struct fp_pin_plan *plan, char *buf, size_t size)
 	if (size > 0)
 		buf[0] = '\0';
 	fp_cpuset_format(&plan->pmds, a, sizeof(a));
-	append(buf, size, &len, "vm-pin mode %s, PMD cores %s\n",
+	fp_text_append(buf, size, &len, "vm-pin mode %s, PMD cores %s\n",
 	       fp_pin_mode_name(plan->mode), a[0] ? a : "none");
 	for (v = 0; v < plan->n_vms; v++) {
 		const struct fp_pin_plan_vm *vm = &plan->vms[v];
@@ -707,12 +689,13 @@ fp_pin_plan_format(const struct fp_pin_plan *plan, char *buf, size_t size)
 		fp_cpuset_format(&vm->vcpu_cpus, a, sizeof(a));
 		fp_cpuset_format(&vm->pmds, b, sizeof(b));
 		if (vm->numa_node >= 0)
-			append(buf, size, &len, "VM %s: node %d, vCPUs on %s, "
-			       "PMD cores %s\n", vm->name, vm->numa_node,
+			fp_text_append(buf, size, &len, "VM %s: node %d, "
+			       "vCPUs on %s, PMD cores %s\n", vm->name,
+			       vm->numa_node,
 			       a[0] ? a : "unknown", b[0] ? b : "OVS default");
 		else
-			append(buf, size, &len, "VM %s: node unknown, vCPUs "
-			       "on %s, PMD cores %s\n", vm->name,
+			fp_text_append(buf, size, &len, "VM %s: node "
+			       "unknown, vCPUs on %s, PMD cores %s\n", vm->name,
 			       a[0] ? a : "unknown", b[0] ? b : "OVS default");
 		for (i = 0; i < plan->n_rxqs; i++) {
 			const struct fp_pin_rxq *q = &plan->rxqs[i];
@@ -720,19 +703,19 @@ fp_pin_plan_format(const struct fp_pin_plan *plan, char *buf, size_t size)
 			if (q->vm != v)
 				continue;
 			if (q->pmd == FP_PIN_PMD_DEFAULT)
-				append(buf, size, &len, "  %s rxq %u: OVS "
-				       "default\n", q->port_name, q->rxq);
+				fp_text_append(buf, size, &len, "  %s rxq %u: "
+				       "OVS default\n", q->port_name, q->rxq);
 			else
-				append(buf, size, &len, "  %s rxq %u: core "
-				       "%d%s\n", q->port_name, q->rxq, q->pmd,
-				       q->by_operator ?
+				fp_text_append(buf, size, &len, "  %s rxq %u: "
+				       "core %d%s\n", q->port_name, q->rxq,
+				       q->pmd, q->by_operator ?
 				       " (pmd-rxq-affinity)" : "");
 		}
 	}
 	if (plan->n_conflicts > 0)
-		append(buf, size, &len, "conflicts:\n");
+		fp_text_append(buf, size, &len, "conflicts:\n");
 	for (i = 0; i < plan->n_conflicts; i++)
-		append(buf, size, &len, "  %s: %s\n",
+		fp_text_append(buf, size, &len, "  %s: %s\n",
 		       fp_pin_conflict_kind_name(plan->conflicts[i].kind),
 		       plan->conflicts[i].text);
 	return (int)len;

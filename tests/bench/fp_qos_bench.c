@@ -13,10 +13,8 @@
  * Usage: fp-qos-bench EAL-OPTIONS -- [--bursts N] [--passes N]
  */
 
-#include <dirent.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +26,7 @@
 #include <rte_mbuf.h>
 
 #include "fp_qos.h"
+#include "../fp_test_eal.h"
 
 #define BURST 32
 
@@ -73,26 +72,6 @@ loop(struct fp_qos_meter *m, uint64_t bursts, uint64_t *kept)
 			*kept += b[i % BURST] != NULL ? BURST : 0;
 	}
 	return rte_rdtsc() - start;
-}
-
-/* The EAL's runtime directory outlives the process: remove it. */
-static void
-remove_runtime_dir(const char *dir)
-{
-	struct dirent *de;
-	DIR *d = opendir(dir);
-	char path[PATH_MAX];
-
-	if (d == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		unlink(path);
-	}
-	closedir(d);
-	rmdir(dir);
 }
 
 static int
@@ -219,7 +198,6 @@ main(int argc, char **argv)
 		}
 		fp_qos_meter_free(m);
 	}
-	remove_runtime_dir(rte_eal_get_runtime_dir());
-	rte_eal_cleanup();
+	fp_test_eal_finish();
 	return 0;
 }

@@ -10,8 +10,6 @@
  * EAL: main() starts it without hugepages or PCI.
  */
 
-#include <dirent.h>
-#include <limits.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,6 +27,7 @@
 #include <rte_mbuf.h>
 
 #include "fp_qos.h"
+#include "../fp_test_eal.h"
 
 #define MAX_FRAME 1518
 
@@ -608,27 +607,6 @@ test_two_threads_share_one_rate(void **state)
 	fp_qos_meter_free(h[0].m);
 }
 
-/* The EAL's runtime directory (/var/run/dpdk/PREFIX) outlives the
- * process: remove it. */
-static void
-remove_runtime_dir(const char *dir)
-{
-	struct dirent *de;
-	DIR *d = opendir(dir);
-	char path[PATH_MAX];
-
-	if (d == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		unlink(path);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
 int
 main(void)
 {
@@ -667,7 +645,6 @@ main(void)
 		return 1;
 	}
 	ret = cmocka_run_group_tests_name("fp_qos", tests, NULL, NULL);
-	remove_runtime_dir(rte_eal_get_runtime_dir());
-	rte_eal_cleanup();
+	fp_test_eal_finish();
 	return ret;
 }

@@ -44,6 +44,8 @@ FP_SB_VM_MEM=${FP_SB_VM_MEM:-256}
 FP_SB_TOOLS=$FP_TOP/tests/ovs
 FP_STREAMGEN=$FP_BUILD/dpdk-app/fp-streamgen
 FP_TESTPMD=${FP_TESTPMD:-dpdk-testpmd}
+# The test e-switch PMD (tests/eswitch), a plugin for the EAL's -d.
+FP_ESWITCH=$FP_BUILD/tests/eswitch/librte_net_fpesw.so
 FP_STOCK_VSWITCHD=/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk
 
 # Sandbox state, set by fp_sb_start.
@@ -213,7 +215,7 @@ fp_sb_start() {
 	fp_sb_vsctl --no-wait init
 	fp_sb_vsctl --no-wait set Open_vSwitch . \
 		other_config:dpdk-init=true \
-		other_config:dpdk-extra="--file-prefix=$FP_SB_PREFIX --no-pci" \
+		other_config:dpdk-extra="--file-prefix=$FP_SB_PREFIX --no-pci${FP_SB_EAL_EXTRA:+ $FP_SB_EAL_EXTRA}" \
 		other_config:dpdk-socket-mem="$FP_SB_SOCKET_MEM" \
 		other_config:pmd-cpu-mask="$(printf '0x%x' $((1 << FP_SB_PMD_CORE)))" \
 		other_config:pmd-perf-metrics=true
@@ -526,6 +528,59 @@ fp_sb_vm_start() {
 		--nb-cores=1 --total-num-mbufs=16384 --stats-period="$period" \
 		> "$FP_SB_DIR/$vm.log" 2>&1 &
 	fp_sb_vm_started "$vm" "$!" "$prefix" "$sock" "packet forwarding - ports="
+}
+
+# Starts testpmd as a VM whose NIC is an SR-IOV VF of the test e-switch
+# (tests/eswitch): net_af_packet on the VF's far end, a veth made by
+# fp_sb_add_eswitch_port. It receives and drops (rxonly); its counters are
+# read with fp_sb_vm_stat as for other VMs.
+# Usage: fp_sb_vf_vm_start VM PORT
+fp_sb_vf_vm_start() {
+	local vm=$1 port=$2 iface prefix
+
+	iface=$(fp_sb_vsctl get Interface "$port" external_ids:fp-vf | tr -d '"')
+	[ -n "$iface" ] || fp_die "$port is not an e-switch representor"
+	prefix=$FP_SB_PREFIX-$vm
+	ip netns exec "$FP_SB_NS" "$FP_TESTPMD" \
+		--lcores="0@$FP_SB_HOST_CORE,1@$FP_SB_HOST_CORE" \
+		--file-prefix="$prefix" --no-pci --single-file-segments \
+		-m "$FP_SB_VM_MEM" --vdev="net_af_packet0,iface=$iface" \
+		-- --forward-mode=rxonly --nb-cores=1 --total-num-mbufs=8192 \
+		--stats-period=86400 > "$FP_SB_DIR/$vm.log" 2>&1 &
+	FP_SB_VM_PID[$vm]=$!
+	FP_SB_VM_PREFIX[$vm]=$prefix
+	FP_SB_VMS+=("$vm")
+	fp_sb_save
+	fp_wait_for 30 "$vm to start" fp_sb_vm_stat "$vm" ipackets ||
+		fp_die "VM $vm did not start; see $FP_SB_DIR/$vm.log"
+}
+
+# A port of the test e-switch (tests/eswitch, loaded with FP_SB_EAL_EXTRA=
+# "-d <librte_net_fpesw.so>"): 'uplink' is the e-switch's uplink, whose
+# wire is a veth that fp_sb_inject feeds; 'rep' is the representor of VF
+# number N, whose VF is a veth a VM attaches to (fp_sb_vf_vm_start).
+# DEVARGS are more devargs of net_fpesw (reject=..., max_rules=...).
+# Usage: fp_sb_add_eswitch_port BRIDGE PORT uplink|rep:N OFPORT [DEVARGS]
+fp_sb_add_eswitch_port() {
+	local br=$1 port=$2 role=$3 ofport=$4 extra=${5:-} devargs ext
+
+	FP_SB_VDEVS=$((FP_SB_VDEVS + 1))
+	fp_sb_netns ip link add "fpe$FP_SB_VDEVS" type veth \
+		peer name "fpx$FP_SB_VDEVS" || fp_die "cannot create veth pair"
+	fp_sb_netns ip link set "fpe$FP_SB_VDEVS" up
+	fp_sb_netns ip link set "fpx$FP_SB_VDEVS" up
+	if [ "$role" = uplink ]; then
+		devargs="net_fpesw$FP_SB_VDEVS,role=uplink"
+		ext="external_ids:fp-inject=fpx$FP_SB_VDEVS"
+	else
+		devargs="net_fpesw$FP_SB_VDEVS,role=rep,vf=${role#rep:}"
+		ext="external_ids:fp-vf=fpx$FP_SB_VDEVS"
+	fi
+	devargs+=",switch=sw0,iface=fpe$FP_SB_VDEVS${extra:+,$extra}"
+	fp_sb_vsctl add-port "$br" "$port" -- set Interface "$port" type=dpdk \
+		"options:dpdk-devargs=$devargs" "$ext" \
+		ofport_request="$ofport" || fp_die "cannot add port $port"
+	fp_sb_check_iface "$port"
 }
 
 # Records a VM started in the background and waits for its socket.

@@ -1,0 +1,167 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# Folded streams offloaded to an e-switch, end to end, with the TEST
+# E-SWITCH PMD (tests/eswitch: a software model, not a NIC). The uplink and
+# the VM's VF representor are ports of one e-switch; the VM is testpmd on
+# the VF. A VXLAN + conntrack tenant network (fold.sh's security group):
+#
+#   - after fold-offload-min-packets hits, each established stream has a
+#     rule; its next packets reach the VM without reaching OVS (the
+#     uplink's rx counter stays still while the VM receives them all);
+#   - the rules' counters reach the megaflows and OpenFlow counters: the
+#     +est rule counts every packet, software and hardware;
+#   - a FIN misses the rule and reaches software conntrack, which accepts
+#     it although the hardware moved the sequence numbers on;
+#   - an OpenFlow deny removes the rules, and delivery stops (the delay
+#     from the deny to the last rule gone is printed);
+#   - a NIC that rejects the rule shape leaves the streams in software,
+#     delivered, with the NIC's reason in fold/offload-show.
+
+. "$(dirname "$0")/fold.sh"
+
+streams=8
+packets=120
+learn=16
+min_packets=8
+
+offload_show() {
+	fp_sb_appctl fold/offload-show "$@"
+}
+
+offload_field() {
+	offload_show dpdk0 | sed -n "s/.*$1: \([0-9]*\).*/\1/p" | head -n 1
+}
+
+offload_field_is() {
+	[ "$(offload_field "$1")" = "$2" ]
+}
+
+# Builds the network on the test e-switch. DEVARGS go to the uplink.
+# Usage: offload_start NAME [DEVARGS]
+offload_start() {
+	FP_SB_EAL_EXTRA="-d $FP_ESWITCH" fp_sb_start "$1"
+	fp_sb_vsctl set Open_vSwitch . other_config:max-idle=120000 \
+		other_config:hw-offload=true other_config:fold-offload=true \
+		other_config:fold-offload-min-packets=$min_packets
+	fp_sb_add_phy_bridge br-phy "$FOLD_VTEP/24" 02:00:00:00:00:01
+	fp_sb_add_bridge br-int
+	fp_sb_add_vxlan_port br-int vxlan0 "$FOLD_REMOTE" 100 10
+	fp_sb_add_eswitch_port br-phy dpdk0 uplink 1 "${2:-}"
+	fp_sb_add_eswitch_port br-int vf0 rep:0 20
+	fp_sb_vf_vm_start vm0 vf0
+	fp_sb_appctl tnl/neigh/set br-phy "$FOLD_REMOTE" 02:00:00:00:00:02 \
+		> /dev/null || fp_die "cannot set the remote VTEP's MAC"
+	fp_sb_appctl fdb/add br-phy dpdk0 0 02:00:00:00:00:02 > /dev/null ||
+		fp_die "cannot add the remote VTEP to br-phy's FDB"
+	fold_security_group
+	FOLD_VM_RX=0
+}
+
+slice() {
+	"$FP_SB_TOOLS/fp-pcap" slice "$pcap" "$FP_SB_DIR/$1.pcap" "$2" ${3:+"$3"} > /dev/null
+}
+
+est_packets() {
+	fp_sb_ofctl dump-flows br-int table=1,ct_state=+trk+est |
+		sed -n 's/.*n_packets=\([0-9]*\),.*/\1/p'
+}
+
+est_packets_are() {
+	fp_sb_appctl revalidator/wait > /dev/null
+	[ "$(est_packets)" = "$1" ]
+}
+
+nic_packets_are() {
+	[ "$(fp_sb_appctl fold/show | sed -n 's/.*, \([0-9]*\) packets forwarded by the NIC/\1/p' | awk '{s += $1} END {print s + 0}')" = "$1" ]
+}
+
+# --- Part 1: offload, counters, FIN, deny. ---
+offload_start offload
+pcap=$FP_SB_DIR/traffic.pcap
+"$FP_STREAMGEN" --streams $streams --packets $packets --proto tcp \
+	--out "$pcap" > /dev/null
+slice learn 0 $((streams * learn))
+slice hw $((streams * learn)) $((streams * 80))
+slice late $((streams * (learn + 80))) $((streams * 8))
+
+fold_two_phases ingress "$FP_SB_DIR/learn.pcap" $streams
+fp_wait_for 10 "$streams rules" offload_field_is "rules installed" $streams ||
+	fp_die "expected $streams rules: $(offload_show)"
+echo "ok - $streams rules installed after $min_packets fold hits each"
+offload_show dpdk0 | sed 's/^/  | /'
+
+rx_before=$(fp_sb_iface_stat dpdk0 rx_packets)
+fold_ingress "$FP_SB_DIR/hw.pcap"
+fp_check_eq "the uplink's rx did not move: OVS saw none of the packets" \
+	"$rx_before" "$(fp_sb_iface_stat dpdk0 rx_packets)"
+echo "ok - the VM received all $((streams * 80)) packets forwarded by the NIC"
+fp_wait_for 10 "hw packets in fold/offload-show" \
+	offload_field_is "hw packets" $((streams * 80)) ||
+	fp_die "hw packets: $(offload_show dpdk0)"
+fp_wait_for 10 "the PMD to account the NIC's packets" \
+	nic_packets_are $((streams * 80)) ||
+	fp_die "the PMD accounted: $(fp_sb_appctl fold/show | grep offload)"
+total_est=$((streams * (learn + 80 - 1)))
+fp_wait_for 10 "the +est rule to count $total_est packets" \
+	est_packets_are $total_est ||
+	fp_die "the +est rule counts $(est_packets) packets, expected $total_est"
+echo "ok - the +est OpenFlow rule counts all $total_est packets (software and hardware)"
+
+# A FIN of each stream: SYN/FIN/RST miss the rule, conntrack sees them.
+"$FP_STREAMGEN" --streams $streams --packets $packets --proto tcp \
+	--tcp-handshake --out "$FP_SB_DIR/hs.pcap" > /dev/null
+"$FP_SB_TOOLS/fp-pcap" slice "$FP_SB_DIR/hs.pcap" "$FP_SB_DIR/fin.pcap" \
+	$((streams * (packets - 1))) > /dev/null
+closing='state=(FIN_WAIT|CLOSING|CLOSE_WAIT|LAST_ACK|TIME_WAIT)'
+fp_check_eq "no connection is closing before the FINs" 0 \
+	"$(fp_sb_appctl dpctl/dump-conntrack | grep -cE "$closing")"
+rx_before=$(fp_sb_iface_stat dpdk0 rx_packets)
+fold_ingress "$FP_SB_DIR/fin.pcap"
+fp_check_eq "the FINs missed the rules and reached OVS" \
+	$((rx_before + streams)) "$(fp_sb_iface_stat dpdk0 rx_packets)"
+fp_check_eq "software conntrack took every FIN: all $streams connections are closing" \
+	"$streams" "$(fp_sb_appctl dpctl/dump-conntrack | grep -cE "$closing")"
+fp_sb_appctl dpctl/dump-conntrack | head -n 2 | sed 's/^/  | /'
+
+# Deny: the rules go, and nothing more is delivered.
+fold_flows <<-'FLOWS'
+	table=0,priority=100,in_port=10,ip,ct_state=-trk,actions=ct(zone=1,table=1)
+	table=0,priority=0,actions=drop
+	table=1,priority=0,actions=drop
+	FLOWS
+t0=$(date +%s%N)
+fp_wait_for 10 "the rules to be destroyed" \
+	offload_field_is "rules installed" 0 ||
+	fp_die "rules are still installed after the deny: $(offload_show dpdk0)"
+t1=$(date +%s%N)
+echo "ok - the deny removed every rule within $(( (t1 - t0) / 1000000 )) ms of ovs-ofctl returning"
+vm_before=$(fp_sb_vm_stat vm0 ipackets)
+fp_sb_inject dpdk0 "$FP_SB_DIR/late.pcap" > /dev/null
+fp_wait_for 10 "OVS to receive the late packets" \
+	fp_sb_port_rx_at_least dpdk0 $((rx_before + streams + streams * 8)) ||
+	fp_die "the late packets did not reach OVS"
+sleep 0.5
+fp_check_eq "after the deny the VM receives nothing more" "$vm_before" \
+	"$(fp_sb_vm_stat vm0 ipackets)"
+fp_sb_teardown
+trap - EXIT
+
+# --- Part 2: a NIC that rejects the rule shape. ---
+offload_start offload-rejected reject=vxlan_decap
+pcap=$FP_SB_DIR/traffic.pcap
+"$FP_STREAMGEN" --streams $streams --packets 40 --proto tcp \
+	--out "$pcap" > /dev/null
+fold_two_phases ingress "$pcap" $streams
+echo "ok - the VM received all $((streams * 40)) packets in software"
+fp_wait_for 10 "$streams validate failures" \
+	eval '[ "$(offload_show dpdk0 | sed -n "s/^    validate: \([0-9]*\) .*/\1/p")" = '$streams' ]' ||
+	fp_die "expected $streams validate failures: $(offload_show dpdk0)"
+fp_check_eq "the NIC's reason is shown" 1 \
+	"$(offload_show dpdk0 | grep -c 'validate: .*action vxlan_decap is not supported by this e-switch')"
+fp_check_eq "the probe ran once for the shape: one line, rejected" 1 \
+	"$(offload_show dpdk0 | grep -c 'port [0-9]* ingress .*: rejected: ')"
+fp_check_eq "no rule was created" 1 \
+	"$(offload_show dpdk0 | grep -c 'rules installed: 0, pending: 0, created: 0')"
+offload_show dpdk0 | sed 's/^/  | /'
+echo "ok - offload"

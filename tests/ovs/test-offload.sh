@@ -15,8 +15,11 @@
 #     it although the hardware moved the sequence numbers on;
 #   - an OpenFlow deny removes the rules, and delivery stops (the delay
 #     from the deny to the last rule gone is printed);
+#   - the NIC's packets refresh the connections' conntrack timeouts;
 #   - a NIC that rejects the rule shape leaves the streams in software,
-#     delivered, with the NIC's reason in fold/offload-show.
+#     delivered, with the NIC's reason in fold/offload-show;
+#   - a full rule table fails creation, with the reason, and rules that
+#     see no packet for fold-offload-age seconds age out.
 
 . "$(dirname "$0")/fold.sh"
 
@@ -72,6 +75,12 @@ est_packets_are() {
 	[ "$(est_packets)" = "$1" ]
 }
 
+# The least time to live (s) of the connections, from dpctl/dump-conntrack.
+ct_timeout_min() {
+	fp_sb_appctl dpctl/dump-conntrack -s |
+		sed -n 's/.*timeout=\([0-9]*\).*/\1/p' | sort -n | head -n 1
+}
+
 nic_packets_are() {
 	[ "$(fp_sb_appctl fold/show | sed -n 's/.*, \([0-9]*\) packets forwarded by the NIC/\1/p' | awk '{s += $1} END {print s + 0}')" = "$1" ]
 }
@@ -91,6 +100,10 @@ fp_wait_for 10 "$streams rules" offload_field_is "rules installed" $streams ||
 echo "ok - $streams rules installed after $min_packets fold hits each"
 offload_show dpdk0 | sed 's/^/  | /'
 
+# The connections are "opening" (mid-stream ACKs): a 30 s timeout that
+# only packets refresh. Let it run down a little first.
+sleep 3
+ttl_before=$(ct_timeout_min)
 rx_before=$(fp_sb_iface_stat dpdk0 rx_packets)
 fold_ingress "$FP_SB_DIR/hw.pcap"
 fp_check_eq "the uplink's rx did not move: OVS saw none of the packets" \
@@ -102,6 +115,9 @@ fp_wait_for 10 "hw packets in fold/offload-show" \
 fp_wait_for 10 "the PMD to account the NIC's packets" \
 	nic_packets_are $((streams * 80)) ||
 	fp_die "the PMD accounted: $(fp_sb_appctl fold/show | grep offload)"
+ttl_after=$(ct_timeout_min)
+fp_check "the NIC's packets refreshed the connections' timeouts (least: ${ttl_before}s before, ${ttl_after}s after)" \
+	test "${ttl_after:-0}" -gt $((ttl_before + 1))
 total_est=$((streams * (learn + 80 - 1)))
 fp_wait_for 10 "the +est rule to count $total_est packets" \
 	est_packets_are $total_est ||
@@ -164,4 +180,25 @@ fp_check_eq "the probe ran once for the shape: one line, rejected" 1 \
 fp_check_eq "no rule was created" 1 \
 	"$(offload_show dpdk0 | grep -c 'rules installed: 0, pending: 0, created: 0')"
 offload_show dpdk0 | sed 's/^/  | /'
+fp_sb_teardown
+trap - EXIT
+
+# --- Part 3: a full rule table, then rules that age out. ---
+offload_start offload-full max_rules=4
+fp_sb_vsctl set Open_vSwitch . other_config:fold-offload-age=2
+pcap=$FP_SB_DIR/traffic.pcap
+"$FP_STREAMGEN" --streams $streams --packets 40 --proto tcp \
+	--out "$pcap" > /dev/null
+fold_two_phases ingress "$pcap" $streams
+echo "ok - the VM received all $((streams * 40)) packets"
+fp_wait_for 10 "4 rules" offload_field_is "rules installed" 4 ||
+	fp_die "expected 4 rules: $(offload_show dpdk0)"
+fp_check "the streams beyond the table's 4 rules failed creation, with the NIC's reason" \
+	test "$(offload_show dpdk0 | sed -n 's/^    create: \([0-9]*\) (last: fpesw: flow table full.*/\1/p')" -ge 4
+offload_show dpdk0 | grep 'create:' | sed 's/^/  | /'
+fp_wait_for 15 "the idle rules to age out" \
+	offload_field_is "rules installed" 0 ||
+	fp_die "rules did not age out: $(offload_show dpdk0)"
+fp_check_eq "the NIC reported the 4 rules aged (AGE action, 2 s)" 4 \
+	"$(offload_show dpdk0 | sed -n 's/.*, aged: \([0-9]*\)$/\1/p')"
 echo "ok - offload"

@@ -93,6 +93,7 @@ pcap=$FP_SB_DIR/traffic.pcap
 slice learn 0 $((streams * learn))
 slice hw $((streams * learn)) $((streams * 80))
 slice late $((streams * (learn + 80))) $((streams * 8))
+slice again $((streams * (learn + 88))) $((streams * 12))
 
 fold_two_phases ingress "$FP_SB_DIR/learn.pcap" $streams
 fp_wait_for 10 "$streams rules" offload_field_is "rules installed" $streams ||
@@ -140,6 +141,20 @@ fp_check_eq "software conntrack took every FIN: all $streams connections are clo
 	"$streams" "$(fp_sb_appctl dpctl/dump-conntrack | grep -cE "$closing")"
 fp_sb_appctl dpctl/dump-conntrack | head -n 2 | sed 's/^/  | /'
 
+# fold-offload=false takes the rules away; =true brings them back.
+fp_sb_vsctl set Open_vSwitch . other_config:fold-offload=false
+fp_wait_for 10 "the rules to go" offload_field_is "rules installed" 0 ||
+	fp_die "rules are still installed: $(offload_show dpdk0)"
+fp_check_eq "fold-offload=false removed the $streams rules" "$streams" \
+	"$(offload_field removed)"
+fp_sb_vsctl set Open_vSwitch . other_config:fold-offload=true
+fold_ingress "$FP_SB_DIR/again.pcap"
+fp_wait_for 10 "$streams rules again" \
+	offload_field_is "rules installed" $streams ||
+	fp_die "expected $streams rules again: $(offload_show dpdk0)"
+echo "ok - fold-offload=true offered the streams again at their next packets"
+rx_before=$(fp_sb_iface_stat dpdk0 rx_packets)
+
 # Deny: the rules go, and nothing more is delivered.
 fold_flows <<-'FLOWS'
 	table=0,priority=100,in_port=10,ip,ct_state=-trk,actions=ct(zone=1,table=1)
@@ -155,7 +170,7 @@ echo "ok - the deny removed every rule within $(( (t1 - t0) / 1000000 )) ms of o
 vm_before=$(fp_sb_vm_stat vm0 ipackets)
 fp_sb_inject dpdk0 "$FP_SB_DIR/late.pcap" > /dev/null
 fp_wait_for 10 "OVS to receive the late packets" \
-	fp_sb_port_rx_at_least dpdk0 $((rx_before + streams + streams * 8)) ||
+	fp_sb_port_rx_at_least dpdk0 $((rx_before + streams * 8)) ||
 	fp_die "the late packets did not reach OVS"
 sleep 0.5
 fp_check_eq "after the deny the VM receives nothing more" "$vm_before" \

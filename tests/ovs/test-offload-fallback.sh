@@ -5,7 +5,8 @@
 # stream is offered to the offload thread once, refused for its ports (a
 # pcap uplink and a vhost-user port are not ports of one e-switch), counted
 # by reason with the reason's text in fold/offload-show, and stays in
-# software: the VM receives every packet. Also: fold-offload without
+# software: the VM receives every packet. With an fp-meter on the VM's
+# port, the streams are refused for the meter.  Also: fold-offload without
 # hw-offload is reported as off, and a bad policy value is refused and
 # listed while the old value stays.
 
@@ -67,6 +68,17 @@ echo "ok - streams offered: $(fold_stat hits) fold hits so far"
 fold_ingress "$FP_SB_DIR/traffic.pcap.2"
 fp_check_eq "refused streams are not offered again" "$streams" \
 	"$(offload_failures port)"
+# A metered port: refused for its meter, which a rule would bypass.
+fp_sb_vsctl -- set Port vhu0 qos=@q -- --id=@q create QoS type=fp-meter \
+	other-config:egress-cir=1000000000 other-config:egress-cbs=1000000 \
+	> /dev/null || fp_die "cannot set the meter"
+fp_sb_appctl fold/flush > /dev/null
+fold_ingress "$FP_SB_DIR/traffic.pcap.2"
+fp_wait_for 10 "$streams refusals for the meter" \
+	offload_failures_are metered $streams ||
+	fp_die "expected $streams refusals for the meter: $(offload_show)"
+fp_check_eq "the reason names the metered port" 1 \
+	"$(offload_show dpdk0 | grep -c 'metered: .*vhu0 has a software meter')"
 fp_check_eq "an unknown option is an error" \
 	"unknown option '--bogus' (try --streams)" \
 	"$(fp_sb_appctl fold/offload-show --bogus 2>&1 | head -n 1)"

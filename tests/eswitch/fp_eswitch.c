@@ -232,6 +232,42 @@ fpesw_item_hdr(enum rte_flow_item_type t, const void **def_mask)
 	}
 }
 
+/* Size of the configuration of the actions a rule keeps a copy of. */
+static size_t
+fpesw_conf_size(enum rte_flow_action_type t)
+{
+	switch (t) {
+	case RTE_FLOW_ACTION_TYPE_SET_MAC_SRC:
+	case RTE_FLOW_ACTION_TYPE_SET_MAC_DST:
+		return sizeof(struct rte_flow_action_set_mac);
+	case RTE_FLOW_ACTION_TYPE_SET_IPV4_SRC:
+	case RTE_FLOW_ACTION_TYPE_SET_IPV4_DST:
+		return sizeof(struct rte_flow_action_set_ipv4);
+	case RTE_FLOW_ACTION_TYPE_SET_IPV6_SRC:
+	case RTE_FLOW_ACTION_TYPE_SET_IPV6_DST:
+		return sizeof(struct rte_flow_action_set_ipv6);
+	case RTE_FLOW_ACTION_TYPE_SET_TP_SRC:
+	case RTE_FLOW_ACTION_TYPE_SET_TP_DST:
+		return sizeof(struct rte_flow_action_set_tp);
+	case RTE_FLOW_ACTION_TYPE_SET_TTL:
+		return sizeof(struct rte_flow_action_set_ttl);
+	case RTE_FLOW_ACTION_TYPE_OF_PUSH_VLAN:
+		return sizeof(struct rte_flow_action_of_push_vlan);
+	case RTE_FLOW_ACTION_TYPE_OF_SET_VLAN_VID:
+		return sizeof(struct rte_flow_action_of_set_vlan_vid);
+	case RTE_FLOW_ACTION_TYPE_OF_SET_VLAN_PCP:
+		return sizeof(struct rte_flow_action_of_set_vlan_pcp);
+	case RTE_FLOW_ACTION_TYPE_REPRESENTED_PORT:
+		return sizeof(struct rte_flow_action_ethdev);
+	case RTE_FLOW_ACTION_TYPE_PORT_ID:
+		return sizeof(struct rte_flow_action_port_id);
+	case RTE_FLOW_ACTION_TYPE_AGE:
+		return sizeof(struct rte_flow_action_age);
+	default:
+		return 0;
+	}
+}
+
 /* Checks a rule and, with 'flow', fills it in. */
 static int
 fpesw_check(struct fpesw_port *p, const struct rte_flow_attr *attr,
@@ -388,13 +424,14 @@ fpesw_check(struct fpesw_port *p, const struct rte_flow_attr *attr,
 				memcpy(c->data, e->data, e->size);
 				c->size = e->size;
 				flow->actions[i].conf = c;
-			} else if (actions[i].conf != NULL) {
-				/* Every other conf we use is small. */
-				void *c = malloc(64);
+			} else if (actions[i].conf != NULL &&
+				   fpesw_conf_size(actions[i].type) > 0) {
+				size_t size = fpesw_conf_size(actions[i].type);
+				void *c = malloc(size);
 
 				if (c == NULL)
 					return -ENOMEM;
-				memcpy(c, actions[i].conf, 16);
+				memcpy(c, actions[i].conf, size);
 				flow->actions[i].conf = c;
 			}
 		}

@@ -212,10 +212,20 @@ fp_sb_start() {
 		--detach --no-chdir 2> "$FP_SB_DIR/ovsdb-server.stderr" ||
 		fp_die "ovsdb-server did not start: $(cat "$FP_SB_DIR/ovsdb-server.stderr")"
 
+	# EAL loads a -d plugin only from a directory path no one else can
+	# write to (not /tmp): FP_SB_PLUGIN is copied to one of ours.
+	local eal_extra=${FP_SB_EAL_EXTRA:-}
+	if [ -n "${FP_SB_PLUGIN:-}" ]; then
+		install -d -m 755 "/run/$FP_SB_PREFIX.d" &&
+			install -m 755 "$FP_SB_PLUGIN" "/run/$FP_SB_PREFIX.d/" ||
+			fp_die "cannot install the plugin $FP_SB_PLUGIN"
+		eal_extra+="${eal_extra:+ }-d /run/$FP_SB_PREFIX.d/$(basename "$FP_SB_PLUGIN")"
+	fi
+
 	fp_sb_vsctl --no-wait init
 	fp_sb_vsctl --no-wait set Open_vSwitch . \
 		other_config:dpdk-init=true \
-		other_config:dpdk-extra="--file-prefix=$FP_SB_PREFIX --no-pci${FP_SB_EAL_EXTRA:+ $FP_SB_EAL_EXTRA}" \
+		other_config:dpdk-extra="--file-prefix=$FP_SB_PREFIX --no-pci${eal_extra:+ $eal_extra}" \
 		other_config:dpdk-socket-mem="$FP_SB_SOCKET_MEM" \
 		other_config:pmd-cpu-mask="$(printf '0x%x' $((1 << FP_SB_PMD_CORE)))" \
 		other_config:pmd-perf-metrics=true
@@ -305,6 +315,7 @@ fp_sb_teardown() {
 
 	ip netns del "$FP_SB_NS" 2> /dev/null
 	rm -rf /dev/hugepages/"$FP_SB_PREFIX"* /var/run/dpdk/"$FP_SB_PREFIX"*
+	rm -rf "/run/$FP_SB_PREFIX.d"
 
 	mkdir -p "$FP_SB_LOGDIR"
 	cp "$FP_SB_DIR"/*.log "$FP_SB_LOGDIR/" 2> /dev/null

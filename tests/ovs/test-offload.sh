@@ -43,7 +43,7 @@ offload_field_is() {
 # Builds the network on the test e-switch. DEVARGS go to the uplink.
 # Usage: offload_start NAME [DEVARGS]
 offload_start() {
-	FP_SB_EAL_EXTRA="-d $FP_ESWITCH" fp_sb_start "$1"
+	FP_SB_PLUGIN=$FP_ESWITCH fp_sb_start "$1"
 	fp_sb_vsctl set Open_vSwitch . other_config:max-idle=120000 \
 		other_config:hw-offload=true other_config:fold-offload=true \
 		other_config:fold-offload-min-packets=$min_packets

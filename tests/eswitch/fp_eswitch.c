@@ -777,6 +777,20 @@ fpesw_fix_csums(uint8_t *f, uint16_t len)
 	}
 }
 
+/* Computes the checksum of UDP header 'u' after IP header 'l3'. */
+static void
+fpesw_udp_cksum(const uint8_t *l3, struct rte_udp_hdr *u)
+{
+	uint16_t c;
+
+	u->dgram_cksum = 0;
+	if ((l3[0] >> 4) == 4)
+		c = rte_ipv4_udptcp_cksum((const struct rte_ipv4_hdr *)l3, u);
+	else
+		c = rte_ipv6_udptcp_cksum((const struct rte_ipv6_hdr *)l3, u);
+	u->dgram_cksum = c != 0 ? c : 0xffff;
+}
+
 /* Runs the actions of 'flow' on the frame in 'buf'; returns its length,
  * or 0 to drop. */
 static uint16_t
@@ -803,6 +817,7 @@ fpesw_apply(const struct rte_flow *flow, uint8_t *buf, uint16_t len,
 		case RTE_FLOW_ACTION_TYPE_RAW_ENCAP: {
 			const struct rte_flow_action_raw_encap *e = a->conf;
 			struct fpesw_hdrs eh;
+			uint8_t *l3 = NULL;
 
 			if (len + e->size > FPESW_MAX_FRAME)
 				return 0;
@@ -813,6 +828,9 @@ fpesw_apply(const struct rte_flow *flow, uint8_t *buf, uint16_t len,
 			for (i = 0; i < eh.n; i++) {
 				uint8_t *p = buf + eh.ofs[i];
 
+				if (eh.type[i] == RTE_FLOW_ITEM_TYPE_IPV4 ||
+				    eh.type[i] == RTE_FLOW_ITEM_TYPE_IPV6)
+					l3 = p;
 				if (eh.type[i] == RTE_FLOW_ITEM_TYPE_IPV4) {
 					struct rte_ipv4_hdr *ip = (void *)p;
 
@@ -827,9 +845,14 @@ fpesw_apply(const struct rte_flow *flow, uint8_t *buf, uint16_t len,
 							eh.ofs[i] - 40);
 				} else if (eh.type[i] ==
 					   RTE_FLOW_ITEM_TYPE_UDP) {
-					((struct rte_udp_hdr *)p)->dgram_len =
-						rte_cpu_to_be_16(len -
-								 eh.ofs[i]);
+					struct rte_udp_hdr *u = (void *)p;
+
+					u->dgram_len = rte_cpu_to_be_16(len -
+									eh.ofs[i]);
+					/* A header with a checksum (not 0) gets
+					 * it computed, as a NIC would. */
+					if (u->dgram_cksum != 0 && l3 != NULL)
+						fpesw_udp_cksum(l3, u);
 					break;
 				}
 			}

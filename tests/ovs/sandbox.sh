@@ -566,6 +566,18 @@ fp_sb_vf_vm_start() {
 		fp_die "VM $vm did not start; see $FP_SB_DIR/$vm.log"
 }
 
+# Sends the frames of a pcap from the VF of an e-switch representor, as its
+# VM would: into the VF's veth (fp_sb_add_eswitch_port).
+# Usage: fp_sb_vf_inject PORT PCAP
+fp_sb_vf_inject() {
+	local port=$1 pcap=$2 veth
+
+	veth=$(fp_sb_vsctl get Interface "$port" external_ids:fp-vf | tr -d '"')
+	[ -n "$veth" ] || fp_die "$port is not an e-switch representor"
+	fp_sb_netns "$FP_SB_TOOLS/fp-pcap" inject "$veth" "$pcap" > /dev/null ||
+		fp_die "cannot inject $pcap from the VF of $port"
+}
+
 # A port of the test e-switch (tests/eswitch, loaded with FP_SB_EAL_EXTRA=
 # "-d <librte_net_fpesw.so>"): 'uplink' is the e-switch's uplink, whose
 # wire is a veth that fp_sb_inject feeds; 'rep' is the representor of VF

@@ -19,7 +19,14 @@
 #   - a NIC that rejects the rule shape leaves the streams in software,
 #     delivered, with the NIC's reason in fold/offload-show;
 #   - a full rule table fails creation, with the reason, and rules that
-#     see no packet for fold-offload-age seconds age out.
+#     see no packet for fold-offload-age seconds age out;
+#   - egress: a VM's established streams get a rule on its representor
+#     that pushes the outer header; the frames on the wire are those
+#     software sent, outer header and UDP source port included, and OVS
+#     sees none of them;
+#   - a conntrack flush removes the rules of its connections, and removing
+#     the VM's port removes the rules that deliver to it and the port's
+#     records.
 
 . "$(dirname "$0")/fold.sh"
 
@@ -32,12 +39,14 @@ offload_show() {
 	fp_sb_appctl fold/offload-show "$@"
 }
 
+# Usage: offload_field FIELD [PORT]
 offload_field() {
-	offload_show dpdk0 | sed -n "s/.*$1: \([0-9]*\).*/\1/p" | head -n 1
+	offload_show "${2:-dpdk0}" | sed -n "s/.*$1: \([0-9]*\).*/\1/p" | head -n 1
 }
 
+# Usage: offload_field_is FIELD VALUE [PORT]
 offload_field_is() {
-	[ "$(offload_field "$1")" = "$2" ]
+	[ "$(offload_field "$1" "${3:-dpdk0}")" = "$2" ]
 }
 
 # Builds the network on the test e-switch. DEVARGS go to the uplink.
@@ -65,14 +74,17 @@ slice() {
 	"$FP_SB_TOOLS/fp-pcap" slice "$pcap" "$FP_SB_DIR/$1.pcap" "$2" ${3:+"$3"} > /dev/null
 }
 
+# Packets the +est rule of a table counted: 1 from the tunnel, 2 from the VM.
+# Usage: est_packets [TABLE]
 est_packets() {
-	fp_sb_ofctl dump-flows br-int table=1,ct_state=+trk+est |
+	fp_sb_ofctl dump-flows br-int "table=${1:-1},ct_state=+trk+est" |
 		sed -n 's/.*n_packets=\([0-9]*\),.*/\1/p'
 }
 
+# Usage: est_packets_are N [TABLE]
 est_packets_are() {
 	fp_sb_appctl revalidator/wait > /dev/null
-	[ "$(est_packets)" = "$1" ]
+	[ "$(est_packets "${2:-1}")" = "$1" ]
 }
 
 # The least time to live (s) of the connections, from dpctl/dump-conntrack.
@@ -216,4 +228,127 @@ fp_wait_for 15 "the idle rules to age out" \
 	fp_die "rules did not age out: $(offload_show dpdk0)"
 fp_check_eq "the NIC reported the 4 rules aged (AGE action, 2 s)" 4 \
 	"$(offload_show dpdk0 | sed -n 's/.*, aged: \([0-9]*\)$/\1/p')"
+fp_sb_teardown
+trap - EXIT
+
+# --- Part 4: egress, then a conntrack flush and the VM's port removed. ---
+offload_start offload-egress
+wire=$(fp_sb_vsctl get Interface dpdk0 external_ids:fp-inject | tr -d '"')
+pcap=$FP_SB_DIR/egress.pcap
+"$FP_STREAMGEN" --plain --streams $streams --packets $packets --proto tcp \
+	--inner-src 10.1.0.1 --inner-dst 10.0.0.1 \
+	--inner-src-mac 02:00:00:00:02:01 --inner-dst-mac 02:00:00:00:01:01 \
+	--out "$pcap" > /dev/null
+slice learn 0 $((streams * learn))
+slice hw $((streams * learn)) $((streams * 80))
+n_wire=$((streams * (learn + 80)))
+# Everything that reaches the wire, software's frames then the NIC's.
+fp_sb_netns "$FP_SB_TOOLS/fp-pcap" capture "$wire" "$FP_SB_DIR/wire.pcap" \
+	$n_wire 60 > "$FP_SB_DIR/wire.count" &
+capture_pid=$!
+fp_wait_for 10 "the wire capture" test -e "$FP_SB_DIR/wire.pcap.ready" ||
+	fp_die "the capture on $wire did not start"
+
+"$FP_SB_TOOLS/fp-pcap" slice "$FP_SB_DIR/learn.pcap" "$FP_SB_DIR/learn.1" \
+	0 $streams > /dev/null
+"$FP_SB_TOOLS/fp-pcap" slice "$FP_SB_DIR/learn.pcap" "$FP_SB_DIR/learn.2" \
+	$streams > /dev/null
+fp_sb_vf_inject vf0 "$FP_SB_DIR/learn.1"
+fp_wait_for 10 "dpdk0 to send $streams packets" fold_uplink_sent $streams ||
+	fp_die "dpdk0 sent $(fp_sb_iface_stat dpdk0 tx_packets), expected $streams"
+fp_sb_vf_inject vf0 "$FP_SB_DIR/learn.2"
+fp_wait_for 10 "dpdk0 to send $((streams * learn)) packets" \
+	fold_uplink_sent $((streams * learn)) ||
+	fp_die "dpdk0 sent $(fp_sb_iface_stat dpdk0 tx_packets), expected $((streams * learn))"
+fp_wait_for 10 "$streams egress rules" \
+	offload_field_is "rules installed" $streams vf0 ||
+	fp_die "expected $streams rules on vf0: $(offload_show vf0)"
+fp_check_eq "the rules are egress rules that push the outer header" \
+	$streams "$(offload_show --streams vf0 | grep -c 'egress (raw_encap) to dpdk0')"
+echo "ok - $streams egress rules on the VM's representor"
+
+tx_before=$(fp_sb_iface_stat dpdk0 tx_packets)
+rx_before=$(fp_sb_iface_stat vf0 rx_packets)
+fp_sb_vf_inject vf0 "$FP_SB_DIR/hw.pcap"
+wait $capture_pid
+fp_check_eq "the wire received every frame, software's and the NIC's" \
+	$n_wire "$(cat "$FP_SB_DIR/wire.count")"
+fp_check_eq "OVS received none of the NIC's frames (vf0 rx)" "$rx_before" \
+	"$(fp_sb_iface_stat vf0 rx_packets)"
+fp_check_eq "OVS sent none of them (dpdk0 tx)" "$tx_before" \
+	"$(fp_sb_iface_stat dpdk0 tx_packets)"
+"$FP_SB_TOOLS/fp-pcap" slice "$FP_SB_DIR/wire.pcap" "$FP_SB_DIR/wire-sw.pcap" \
+	0 $((streams * learn)) > /dev/null
+"$FP_SB_TOOLS/fp-pcap" slice "$FP_SB_DIR/wire.pcap" "$FP_SB_DIR/wire-hw.pcap" \
+	$((streams * learn)) > /dev/null
+"$FP_SB_TOOLS/fp-pcap" outer "$FP_SB_DIR/wire-sw.pcap" > "$FP_SB_DIR/outer-sw"
+"$FP_SB_TOOLS/fp-pcap" outer "$FP_SB_DIR/wire-hw.pcap" > "$FP_SB_DIR/outer-hw"
+fp_check_eq "software pushed one outer header per stream, all valid" \
+	"$streams" "$(grep -vc '^BAD' "$FP_SB_DIR/outer-sw")"
+fp_check "the NIC pushed exactly software's outer headers (UDP source port included)" \
+	cmp -s "$FP_SB_DIR/outer-sw" "$FP_SB_DIR/outer-hw"
+sed 's/^/  | /' "$FP_SB_DIR/outer-hw" | head -n 2
+fp_wait_for 10 "hw packets on vf0" \
+	offload_field_is "hw packets" $((streams * 80)) vf0 ||
+	fp_die "hw packets: $(offload_show vf0)"
+total_est=$((streams * (learn + 80 - 1)))
+fp_wait_for 10 "the +est rule of table 2 to count $total_est packets" \
+	est_packets_are $total_est 2 ||
+	fp_die "the +est rule counts $(est_packets 2) packets, expected $total_est"
+echo "ok - the +est OpenFlow rule counts all $total_est egress packets (software and hardware)"
+
+# A conntrack flush: the connections go, and with them the rules.
+fp_sb_appctl dpctl/flush-conntrack > /dev/null
+fp_wait_for 10 "the rules to go after the conntrack flush" \
+	offload_field_is "rules installed" 0 vf0 ||
+	fp_die "rules are still installed after the flush: $(offload_show vf0)"
+fp_check_eq "the flush removed the $streams rules" $streams \
+	"$(offload_field removed vf0)"
+echo "ok - dpctl/flush-conntrack removed the $streams egress rules"
+
+# Ingress streams to the VM, in hardware. Packets the NIC forwarded just
+# before fold-offload=false still reach the counters: the rules' last
+# counts are read when they are destroyed.
+pcap=$FP_SB_DIR/traffic.pcap
+"$FP_STREAMGEN" --streams $streams --packets 60 --proto tcp \
+	--out "$pcap" > /dev/null
+slice in-learn 0 $((streams * 40))
+slice in-more $((streams * 40)) $((streams * 8))
+slice in-again $((streams * 48)) $((streams * 12))
+# The VM's testpmd counts the frames sent from its VF too (AF_PACKET).
+FOLD_VM_RX=$(fp_sb_vm_stat vm0 ipackets)
+fold_two_phases ingress "$FP_SB_DIR/in-learn.pcap" $streams
+fp_wait_for 10 "$streams ingress rules" \
+	offload_field_is "rules installed" $streams ||
+	fp_die "expected $streams rules on dpdk0: $(offload_show dpdk0)"
+rx_before=$(fp_sb_iface_stat dpdk0 rx_packets)
+fold_ingress "$FP_SB_DIR/in-more.pcap"
+fp_sb_vsctl set Open_vSwitch . other_config:fold-offload=false
+fp_check_eq "the NIC forwarded the last packets (dpdk0 rx did not move)" \
+	"$rx_before" "$(fp_sb_iface_stat dpdk0 rx_packets)"
+fp_wait_for 10 "the ingress rules to go" \
+	offload_field_is "rules installed" 0 ||
+	fp_die "rules are still installed: $(offload_show dpdk0)"
+total_est=$((streams * (48 - 1)))
+fp_wait_for 10 "the +est rule of table 1 to count $total_est packets" \
+	est_packets_are $total_est 1 ||
+	fp_die "the +est rule counts $(est_packets 1) packets, expected $total_est"
+echo "ok - the +est rule counts all $total_est packets, the NIC's last ones included"
+fp_sb_vsctl set Open_vSwitch . other_config:fold-offload=true
+fold_ingress "$FP_SB_DIR/in-again.pcap"
+fp_wait_for 10 "$streams ingress rules again" \
+	offload_field_is "rules installed" $streams ||
+	fp_die "expected $streams rules on dpdk0: $(offload_show dpdk0)"
+
+# The VM's port goes.
+fp_sb_vsctl del-port br-int vf0
+fp_wait_for 10 "the rules to the removed port to go" \
+	offload_field_is "rules installed" 0 ||
+	fp_die "rules to the removed port remain: $(offload_show dpdk0)"
+fp_wait_for 10 "vf0's records to be forgotten" \
+	eval '! offload_show | grep -q "^port vf0 "' ||
+	fp_die "vf0's records remain: $(offload_show)"
+fp_check "OVS is alive, and has logged no error" \
+	eval '! grep -E "\|(ERR|EMER)\|" "$FP_SB_DIR/ovs-vswitchd.log"'
+echo "ok - removing the VM's port removed the $streams rules to it and its records"
 echo "ok - offload"

@@ -13,6 +13,12 @@
 #              -> vxlan0 -> tnl_push -> dpdk1 (net_null).
 #   pvp-ct     vxlan-ct into a testpmd macswap VM, and back out through
 #              egress ct and tnl_push to dpdk1.
+#   vxlan-ct-esw  vxlan-ct on the TEST E-SWITCH PMD (tests/eswitch, a
+#              software model of an SR-IOV NIC, not hardware): dpdk0 is its
+#              uplink, vf0 the representor of the VM's VF, the VM testpmd
+#              on the VF, and fp-streamgen sends into the uplink's wire.
+#              For the "offload" datapath: how much of the traffic still
+#              costs the OVS PMD.
 #
 # Variables the runner sets: BENCH_STREAMS, BENCH_SIZE (inner frame size),
 # BENCH_WORK (a directory for pcaps), BENCH_UPLINK (empty: a pcap replay
@@ -131,6 +137,20 @@ bench_pipeline_pvp_ct() {
 	fp_sb_add_vhu_port br-int vhu0 vm0 20
 	bench_firewall
 	bench_uplink br-phy "$BENCH_WORK/uplink.pcap"
+}
+
+bench_pipeline_vxlan_ct_esw() {
+	[ -n "$BENCH_UPLINK" ] &&
+		fp_die "vxlan-ct-esw runs on the test e-switch, not --uplink"
+	bench_tunnel_bridges
+	fp_sb_add_eswitch_port br-phy dpdk0 uplink 1
+	fp_sb_add_eswitch_port br-int vf0 rep:0 20
+	fp_sb_appctl fdb/add br-phy dpdk0 0 02:00:00:00:00:02 > /dev/null ||
+		fp_die "cannot add the remote VTEP to br-phy's FDB"
+	fp_sb_vf_vm_start vm0 vf0
+	bench_firewall
+	fp_sb_wire_gen_start gen0 dpdk0 --streams "$BENCH_STREAMS" \
+		--packets 1 --size "$BENCH_SIZE" --proto tcp
 }
 
 # Prints how many packets the pipeline has delivered so far: received by

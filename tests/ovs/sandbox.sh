@@ -566,6 +566,31 @@ fp_sb_vf_vm_start() {
 		fp_die "VM $vm did not start; see $FP_SB_DIR/$vm.log"
 }
 
+# Starts fp-streamgen as the far end of an e-switch uplink's wire (the
+# remote VTEP): it sends the VXLAN traffic its options describe, live, as
+# fast as it can, through net_af_packet on the wire's veth. It is stopped
+# with the sandbox, as a VM.
+# Usage: fp_sb_wire_gen_start NAME PORT [fp-streamgen options]
+fp_sb_wire_gen_start() {
+	local vm=$1 port=$2 veth prefix
+
+	shift 2
+	veth=$(fp_sb_vsctl get Interface "$port" external_ids:fp-inject | tr -d '"')
+	[ -n "$veth" ] || fp_die "$port is not an e-switch uplink"
+	prefix=$FP_SB_PREFIX-$vm
+	ip netns exec "$FP_SB_NS" "$FP_STREAMGEN" \
+		--lcores="0@$FP_SB_HOST_CORE" --file-prefix="$prefix" --no-pci \
+		--single-file-segments -m "$FP_SB_VM_MEM" --log-level=error \
+		--vdev="net_af_packet0,iface=$veth" -- --tx "$@" \
+		> "$FP_SB_DIR/$vm.log" 2>&1 &
+	FP_SB_VM_PID[$vm]=$!
+	FP_SB_VM_PREFIX[$vm]=$prefix
+	FP_SB_VMS+=("$vm")
+	fp_sb_save
+	fp_wait_log "$FP_SB_DIR/$vm.log" "fp-streamgen: sending" 30 ||
+		fp_die "$vm did not start sending; see $FP_SB_DIR/$vm.log"
+}
+
 # Sends the frames of a pcap from the VF of an e-switch representor, as its
 # VM would: into the VF's veth (fp_sb_add_eswitch_port).
 # Usage: fp_sb_vf_inject PORT PCAP
@@ -590,6 +615,10 @@ fp_sb_add_eswitch_port() {
 	FP_SB_VDEVS=$((FP_SB_VDEVS + 1))
 	fp_sb_netns ip link add "fpe$FP_SB_VDEVS" type veth \
 		peer name "fpx$FP_SB_VDEVS" || fp_die "cannot create veth pair"
+	# No IPv6 on the veths: the kernel's neighbour discovery would add
+	# frames to the wire and the VFs.
+	fp_sb_netns sysctl -qw "net.ipv6.conf.fpe$FP_SB_VDEVS.disable_ipv6=1" \
+		"net.ipv6.conf.fpx$FP_SB_VDEVS.disable_ipv6=1" > /dev/null
 	fp_sb_netns ip link set "fpe$FP_SB_VDEVS" up
 	fp_sb_netns ip link set "fpx$FP_SB_VDEVS" up
 	if [ "$role" = uplink ]; then

@@ -19,6 +19,12 @@
 #include "fp_flow.h"
 #include "fp_text.h"
 
+/* The packet states a hw-conntrack rule's CONNTRACK item looks at. */
+#define FP_FLOW_CT_STATE_MASK (RTE_FLOW_CONNTRACK_PKT_STATE_VALID | \
+	RTE_FLOW_CONNTRACK_PKT_STATE_CHANGED | \
+	RTE_FLOW_CONNTRACK_PKT_STATE_INVALID | \
+	RTE_FLOW_CONNTRACK_PKT_STATE_DISABLED | \
+	RTE_FLOW_CONNTRACK_PKT_STATE_BAD)
 #define FP_FLOW_TCP_CT_FLAGS (RTE_TCP_SYN_FLAG | RTE_TCP_FIN_FLAG | \
 			      RTE_TCP_RST_FLAG)
 #define FP_FLOW_VXLAN_PORT 4789
@@ -182,8 +188,16 @@ fp_flow_l4_items(struct fp_flow_build *b, const struct fp_flow_stream *s,
 				     "CONNTRACK handle%s", "");
 			return;
 		}
+		if (l->nw_proto != IPPROTO_TCP) {
+			fp_flow_fail(b, -ENOTSUP, "hw-conntrack mode is for "
+				     "TCP streams%s", "");
+			return;
+		}
+		/* Valid and unchanged: a packet that changes the state
+		 * (SYN, FIN, RST), or that the NIC finds outside the
+		 * windows, misses and software conntrack judges it. */
 		r->st.ct.flags = RTE_FLOW_CONNTRACK_PKT_STATE_VALID;
-		r->st.ct_mask.flags = RTE_FLOW_CONNTRACK_PKT_STATE_VALID;
+		r->st.ct_mask.flags = FP_FLOW_CT_STATE_MASK;
 		fp_flow_item(b, RTE_FLOW_ITEM_TYPE_CONNTRACK, "conntrack",
 			     &r->st.ct, &r->st.ct_mask);
 	}
@@ -958,6 +972,88 @@ fp_flow_probe_format(const struct fp_flow_probe *p, int port_id,
 	}
 	pthread_mutex_unlock(&q->lock);
 	return (int)len;
+}
+
+static int
+fp_flow_ct_errno(int ret)
+{
+	if (ret > 0)
+		return -ret;
+	return ret != 0 ? ret : -EIO;
+}
+
+struct rte_flow_action_handle *
+fp_flow_ct_create(uint16_t port_id,
+		  const struct rte_flow_action_conntrack *profile, char *err,
+		  size_t errlen)
+{
+	struct rte_flow_indir_action_conf conf = { .transfer = 1 };
+	struct rte_flow_action action = {
+		.type = RTE_FLOW_ACTION_TYPE_CONNTRACK, .conf = profile,
+	};
+	struct rte_flow_action_handle *h;
+	struct rte_flow_error error;
+
+	memset(&error, 0, sizeof(error));
+	h = rte_flow_action_handle_create(port_id, &conf, &action, &error);
+	if (h == NULL && err != NULL && errlen > 0)
+		fp_flow_error_text(&error, rte_errno ? -rte_errno : -EIO, err,
+				   errlen);
+	return h;
+}
+
+int
+fp_flow_ct_query(uint16_t port_id, struct rte_flow_action_handle *h,
+		 struct rte_flow_action_conntrack *profile)
+{
+	struct rte_flow_error error;
+	int ret;
+
+	memset(&error, 0, sizeof(error));
+	ret = rte_flow_action_handle_query(port_id, h, profile, &error);
+	return ret == 0 ? 0 : fp_flow_ct_errno(ret);
+}
+
+int
+fp_flow_ct_update(uint16_t port_id, struct rte_flow_action_handle *h,
+		  const struct rte_flow_action_conntrack *profile,
+		  bool direction_only, char *err, size_t errlen)
+{
+	struct rte_flow_modify_conntrack m;
+	struct rte_flow_error error;
+	int ret;
+
+	memset(&m, 0, sizeof(m));
+	memset(&error, 0, sizeof(error));
+	m.new_ct = *profile;
+	if (direction_only)
+		m.direction = 1;
+	else
+		m.state = 1;
+	ret = rte_flow_action_handle_update(port_id, h, &m, &error);
+	if (ret == 0)
+		return 0;
+	ret = fp_flow_ct_errno(ret);
+	if (err != NULL && errlen > 0)
+		fp_flow_error_text(&error, ret, err, errlen);
+	return ret;
+}
+
+int
+fp_flow_ct_destroy(uint16_t port_id, struct rte_flow_action_handle *h,
+		   char *err, size_t errlen)
+{
+	struct rte_flow_error error;
+	int ret;
+
+	memset(&error, 0, sizeof(error));
+	ret = rte_flow_action_handle_destroy(port_id, h, &error);
+	if (ret == 0)
+		return 0;
+	ret = fp_flow_ct_errno(ret);
+	if (err != NULL && errlen > 0)
+		fp_flow_error_text(&error, ret, err, errlen);
+	return ret;
 }
 
 const char *

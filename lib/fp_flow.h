@@ -246,6 +246,51 @@ int
 fp_flow_probe_format(const struct fp_flow_probe *p, int port_id,
 		     const char *indent, char *buf, size_t size);
 
+/**
+ * Create an indirect CONNTRACK action (a connection's handle) on 'port_id',
+ * for transfer rules, from 'profile'.
+ *
+ * @return
+ *   The handle, or NULL with the PMD's error text in 'err'.
+ */
+struct rte_flow_action_handle *
+fp_flow_ct_create(uint16_t port_id,
+		  const struct rte_flow_action_conntrack *profile, char *err,
+		  size_t errlen);
+
+/**
+ * Read a connection handle's context (windows, direction, state).
+ *
+ * @return
+ *   0, or a negative errno.
+ */
+int
+fp_flow_ct_query(uint16_t port_id, struct rte_flow_action_handle *h,
+		 struct rte_flow_action_conntrack *profile);
+
+/**
+ * Update a connection handle: with 'direction_only', only its direction
+ * (is_original_dir, taken by the rules created next), else its whole
+ * context but the direction.
+ *
+ * @return
+ *   0, or a negative errno with the PMD's error text in 'err'.
+ */
+int
+fp_flow_ct_update(uint16_t port_id, struct rte_flow_action_handle *h,
+		  const struct rte_flow_action_conntrack *profile,
+		  bool direction_only, char *err, size_t errlen);
+
+/**
+ * Destroy a connection handle.
+ *
+ * @return
+ *   0, or a negative errno with the PMD's error text in 'err'.
+ */
+int
+fp_flow_ct_destroy(uint16_t port_id, struct rte_flow_action_handle *h,
+		   char *err, size_t errlen);
+
 /** Name of a ct mode: "tcp-flags" or "hw-conntrack". */
 const char *
 fp_flow_ct_mode_name(enum fp_flow_ct_mode mode);

@@ -52,6 +52,11 @@
 #define FPESW_MAX_ITEMS 16
 #define FPESW_HDR_MAX 40
 
+/* The TCP window check of the conntrack model (see fpesw_ct_run()). */
+#define FPESW_MAXACKWINDOW (0xffff + 1500)
+#define FPESW_SEQ_GEQ(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) >= 0)
+#define FPESW_SEQ_GT(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) > 0)
+
 static const char *const fpesw_valid_args[] = {
 	"role", "switch", "iface", "vf", "max_rules", "reject", "mac", NULL,
 };
@@ -66,6 +71,19 @@ struct fpesw_item {
 	bool any;                       /* No spec: any header of the type. */
 	uint8_t spec[FPESW_HDR_MAX];
 	uint8_t mask[FPESW_HDR_MAX];
+};
+
+/*
+ * An indirect CONNTRACK action: the tracking state of one TCP connection,
+ * shared by the rules of its two directions. It belongs to an e-switch, so
+ * that any port of the switch can use it.
+ */
+struct rte_flow_action_handle {
+	LIST_ENTRY(rte_flow_action_handle) next;  /* Under sw->lock. */
+	struct fpesw_switch *sw;
+	pthread_mutex_t mutex;            /* Protects 'profile'. */
+	struct rte_flow_action_conntrack profile;
+	unsigned int n_rules;             /* Rules using it; under sw->lock. */
 };
 
 struct rte_flow {
@@ -84,6 +102,17 @@ struct rte_flow {
 	void *age_context;
 	bool aged;
 	bool age_reported;
+	/* Conntrack: the handle of the INDIRECT action (or NULL), the
+	 * direction of the rule (fixed at creation), the index of the tcp
+	 * item whose header the action checks, and the CONNTRACK item, if
+	 * any: the state the action gives a packet, masked with 'ct_mask',
+	 * must equal 'ct_spec' masked for the rule to apply. */
+	struct rte_flow_action_handle *ct;
+	bool ct_original;
+	unsigned int ct_tcp;
+	bool ct_item;
+	uint32_t ct_spec;
+	uint32_t ct_mask;
 };
 
 TAILQ_HEAD(fpesw_rules, rte_flow);
@@ -113,7 +142,8 @@ struct fpesw_switch {
 	uint16_t domain_id;
 	unsigned int refs;
 	struct fpesw_port *ports[FPESW_MAX_PORTS];
-	pthread_rwlock_t lock;          /* Rules and 'ports'. */
+	pthread_rwlock_t lock;          /* Rules, 'ports' and 'handles'. */
+	LIST_HEAD(, rte_flow_action_handle) handles;
 	pthread_t thread;
 	bool running;
 	atomic_bool stop;
@@ -201,6 +231,18 @@ fpesw_rejected(const struct fpesw_port *p, const char *name)
 	return strstr(p->reject, key) != NULL;
 }
 
+/* Finds 'handle' among the indirect actions of 'sw'; under sw->lock. */
+static struct rte_flow_action_handle *
+fpesw_handle_find(struct fpesw_switch *sw, const void *handle)
+{
+	struct rte_flow_action_handle *h;
+
+	LIST_FOREACH(h, &sw->handles, next)
+		if (h == handle)
+			return h;
+	return NULL;
+}
+
 /* Header length each item type matches, and its default mask. */
 static size_t
 fpesw_item_hdr(enum rte_flow_item_type t, const void **def_mask)
@@ -276,8 +318,11 @@ fpesw_check(struct fpesw_port *p, const struct rte_flow_attr *attr,
 	    struct rte_flow_error *error)
 {
 	char msg[160];
-	bool vxlan = false, decap = false;
-	unsigned int n_fate = 0, n = 0, i;
+	bool vxlan = false, decap = false, tcp = false, ct_item = false;
+	enum rte_flow_item_type prev = RTE_FLOW_ITEM_TYPE_END;
+	struct rte_flow_action_handle *ct = NULL;
+	unsigned int n_fate = 0, n = 0, i, tcp_idx = 0;
+	uint32_t ct_spec = 0, ct_mask = 0;
 	const struct rte_flow_item *it;
 	const struct rte_flow_action *a;
 
@@ -296,7 +341,8 @@ fpesw_check(struct fpesw_port *p, const struct rte_flow_attr *attr,
 		if (it->type == RTE_FLOW_ITEM_TYPE_VOID)
 			continue;
 		len = fpesw_item_hdr(it->type, &def_mask);
-		if (len == 0 || fpesw_rejected(p, fpesw_item_name(it->type))) {
+		if ((len == 0 && it->type != RTE_FLOW_ITEM_TYPE_CONNTRACK) ||
+		    fpesw_rejected(p, fpesw_item_name(it->type))) {
 			snprintf(msg, sizeof(msg), "fpesw: item %s is not "
 				 "supported by this e-switch",
 				 fpesw_item_name(it->type));
@@ -307,12 +353,45 @@ fpesw_check(struct fpesw_port *p, const struct rte_flow_attr *attr,
 			return rte_flow_error_set(error, ENOTSUP,
 				RTE_FLOW_ERROR_TYPE_ITEM_LAST, it,
 				"fpesw: ranges are not supported");
+		if (ct_item)
+			return rte_flow_error_set(error, ENOTSUP,
+				RTE_FLOW_ERROR_TYPE_ITEM, it,
+				"fpesw: the conntrack item must be the last "
+				"item");
+		if (it->type == RTE_FLOW_ITEM_TYPE_CONNTRACK) {
+			/* Not a header: it matches the state the rule's
+			 * conntrack action gives the packet, so it is kept
+			 * apart from the items matched by position. No spec
+			 * matches any state. */
+			if (prev != RTE_FLOW_ITEM_TYPE_TCP)
+				return rte_flow_error_set(error, ENOTSUP,
+					RTE_FLOW_ERROR_TYPE_ITEM, it,
+					"fpesw: the conntrack item must follow "
+					"a tcp item");
+			ct_item = true;
+			if (it->spec != NULL) {
+				const struct rte_flow_item_conntrack *sp =
+					it->spec;
+				const struct rte_flow_item_conntrack *mk =
+					it->mask != NULL ? it->mask :
+					&rte_flow_item_conntrack_mask;
+
+				ct_spec = sp->flags;
+				ct_mask = mk->flags;
+			}
+			continue;
+		}
 		if (n >= FPESW_MAX_ITEMS)
 			return rte_flow_error_set(error, EINVAL,
 				RTE_FLOW_ERROR_TYPE_ITEM_NUM, it,
 				"fpesw: too many items");
 		if (it->type == RTE_FLOW_ITEM_TYPE_VXLAN)
 			vxlan = true;
+		if (it->type == RTE_FLOW_ITEM_TYPE_TCP) {
+			tcp = true;
+			tcp_idx = n;
+		}
+		prev = it->type;
 		if (flow != NULL) {
 			struct fpesw_item *fi = &flow->items[n];
 
@@ -332,16 +411,37 @@ fpesw_check(struct fpesw_port *p, const struct rte_flow_attr *attr,
 		if (fpesw_rejected(p, name) ||
 		    a->type == RTE_FLOW_ACTION_TYPE_METER ||
 		    a->type == RTE_FLOW_ACTION_TYPE_CONNTRACK ||
-		    a->type == RTE_FLOW_ACTION_TYPE_INDIRECT ||
 		    strcmp(name, "other") == 0) {
 			snprintf(msg, sizeof(msg), "fpesw: action %s is not "
 				 "supported by this e-switch%s", name,
 				 a->type == RTE_FLOW_ACTION_TYPE_METER ?
-				 ": it has no meters" : "");
+				 ": it has no meters" :
+				 a->type == RTE_FLOW_ACTION_TYPE_CONNTRACK &&
+				 !fpesw_rejected(p, name) ?
+				 ": only as an indirect action" : "");
 			return rte_flow_error_set(error, ENOTSUP,
 				RTE_FLOW_ERROR_TYPE_ACTION, a, fpesw_msg_set(msg));
 		}
 		switch (a->type) {
+		case RTE_FLOW_ACTION_TYPE_INDIRECT: {
+			/* Its conf is the handle; only conntrack handles
+			 * exist. */
+			struct rte_flow_action_handle *h =
+				fpesw_handle_find(p->sw, a->conf);
+
+			if (h == NULL)
+				return rte_flow_error_set(error, EINVAL,
+					RTE_FLOW_ERROR_TYPE_ACTION_CONF, a,
+					"fpesw: unknown indirect action "
+					"handle");
+			if (ct != NULL)
+				return rte_flow_error_set(error, ENOTSUP,
+					RTE_FLOW_ERROR_TYPE_ACTION, a,
+					"fpesw: a rule takes one conntrack "
+					"action");
+			ct = h;
+			break;
+		}
 		case RTE_FLOW_ACTION_TYPE_VXLAN_DECAP:
 			decap = true;
 			break;
@@ -395,6 +495,15 @@ fpesw_check(struct fpesw_port *p, const struct rte_flow_attr *attr,
 		return rte_flow_error_set(error, EINVAL,
 			RTE_FLOW_ERROR_TYPE_ACTION, NULL,
 			"fpesw: vxlan_decap needs a VXLAN item");
+	if (ct_item && ct == NULL)
+		return rte_flow_error_set(error, ENOTSUP,
+			RTE_FLOW_ERROR_TYPE_ITEM, NULL,
+			"fpesw: the conntrack item needs a conntrack action "
+			"in the same rule");
+	if (ct != NULL && !tcp)
+		return rte_flow_error_set(error, ENOTSUP,
+			RTE_FLOW_ERROR_TYPE_ACTION, NULL,
+			"fpesw: a conntrack action needs a tcp item");
 	if (n_fate != 1)
 		return rte_flow_error_set(error, EINVAL,
 			RTE_FLOW_ERROR_TYPE_ACTION, NULL,
@@ -403,12 +512,20 @@ fpesw_check(struct fpesw_port *p, const struct rte_flow_attr *attr,
 		size_t na = (size_t)(a - actions) + 1;
 
 		flow->n_items = n;
+		flow->ct = ct;
+		flow->ct_tcp = tcp_idx;
+		flow->ct_item = ct_item;
+		flow->ct_spec = ct_spec;
+		flow->ct_mask = ct_mask;
 		flow->n_actions = (unsigned int)na - 1;
 		flow->actions = calloc(na, sizeof(*flow->actions));
 		if (flow->actions == NULL)
 			return rte_flow_error_set(error, ENOMEM,
 				RTE_FLOW_ERROR_TYPE_HANDLE, NULL,
 				"fpesw: no memory");
+		/* The conf of INDIRECT is the handle, not a structure to
+		 * copy (fpesw_conf_size() is 0 for it): the copy has none,
+		 * the rule keeps the handle in flow->ct. */
 		for (i = 0; i < na; i++) {
 			flow->actions[i].type = actions[i].type;
 			flow->actions[i].conf = NULL;
@@ -472,6 +589,19 @@ fpesw_flow_free(struct rte_flow *flow)
 	free(flow);
 }
 
+/*
+ * A rule leaves its port's list: drops its reference to its conntrack
+ * handle. Under the switch's write lock.
+ */
+static void
+fpesw_flow_release_ct(struct rte_flow *flow)
+{
+	if (flow->ct != NULL) {
+		flow->ct->n_rules--;
+		flow->ct = NULL;
+	}
+}
+
 static struct rte_flow *
 fpesw_flow_create(struct rte_eth_dev *dev, const struct rte_flow_attr *attr,
 		  const struct rte_flow_item items[],
@@ -504,6 +634,15 @@ fpesw_flow_create(struct rte_eth_dev *dev, const struct rte_flow_attr *attr,
 	}
 	flow->port = p;
 	flow->priority = attr->priority;
+	if (flow->ct != NULL) {
+		/* The direction of a rule is the handle's at this moment;
+		 * updating the handle's direction then serves the rule of
+		 * the other direction. */
+		pthread_mutex_lock(&flow->ct->mutex);
+		flow->ct_original = flow->ct->profile.is_original_dir != 0;
+		pthread_mutex_unlock(&flow->ct->mutex);
+		flow->ct->n_rules++;
+	}
 	atomic_store(&flow->last_hit, fpesw_now_s());
 	TAILQ_FOREACH(f, &p->rules, next)
 		if (f->priority > flow->priority)
@@ -536,6 +675,7 @@ fpesw_flow_destroy(struct rte_eth_dev *dev, struct rte_flow *flow,
 	}
 	TAILQ_REMOVE(&p->rules, flow, next);
 	p->n_rules--;
+	fpesw_flow_release_ct(flow);
 	pthread_rwlock_unlock(&p->sw->lock);
 	fpesw_flow_free(flow);
 	return 0;
@@ -551,6 +691,7 @@ fpesw_flow_flush(struct rte_eth_dev *dev, struct rte_flow_error *error)
 	pthread_rwlock_wrlock(&p->sw->lock);
 	while ((f = TAILQ_FIRST(&p->rules)) != NULL) {
 		TAILQ_REMOVE(&p->rules, f, next);
+		fpesw_flow_release_ct(f);
 		fpesw_flow_free(f);
 	}
 	p->n_rules = 0;
@@ -618,17 +759,147 @@ fpesw_flow_get_aged(struct rte_eth_dev *dev, void **contexts, uint32_t n,
 	return (int)got;
 }
 
+/* Indirect actions: CONNTRACK only. */
+
+static void
+fpesw_handle_free(struct rte_flow_action_handle *h)
+{
+	pthread_mutex_destroy(&h->mutex);
+	free(h);
+}
+
 static struct rte_flow_action_handle *
 fpesw_action_handle_create(struct rte_eth_dev *dev,
 			   const struct rte_flow_indir_action_conf *conf,
 			   const struct rte_flow_action *action,
 			   struct rte_flow_error *error)
 {
-	(void)dev;
+	struct fpesw_port *p = fpesw_port(dev);
+	struct rte_flow_action_handle *h;
+	char msg[160];
+
 	(void)conf;
-	rte_flow_error_set(error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ACTION, action,
-			   "fpesw: indirect actions are not supported");
-	return NULL;
+	if (action->type != RTE_FLOW_ACTION_TYPE_CONNTRACK) {
+		snprintf(msg, sizeof(msg), "fpesw: indirect action %s is not "
+			 "supported", fpesw_action_name(action->type));
+		rte_flow_error_set(error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ACTION,
+				   action, fpesw_msg_set(msg));
+		return NULL;
+	}
+	if (fpesw_rejected(p, "conntrack")) {
+		rte_flow_error_set(error, ENOTSUP, RTE_FLOW_ERROR_TYPE_ACTION,
+				   action, "fpesw: conntrack is not supported "
+				   "by this e-switch");
+		return NULL;
+	}
+	if (action->conf == NULL) {
+		rte_flow_error_set(error, EINVAL,
+				   RTE_FLOW_ERROR_TYPE_ACTION_CONF, action,
+				   "fpesw: conntrack needs a profile");
+		return NULL;
+	}
+	h = calloc(1, sizeof(*h));
+	if (h == NULL) {
+		rte_flow_error_set(error, ENOMEM, RTE_FLOW_ERROR_TYPE_ACTION,
+				   action, "fpesw: no memory");
+		return NULL;
+	}
+	memcpy(&h->profile, action->conf, sizeof(h->profile));
+	h->sw = p->sw;
+	pthread_mutex_init(&h->mutex, NULL);
+	pthread_rwlock_wrlock(&p->sw->lock);
+	LIST_INSERT_HEAD(&p->sw->handles, h, next);
+	pthread_rwlock_unlock(&p->sw->lock);
+	return h;
+}
+
+static int
+fpesw_action_handle_destroy(struct rte_eth_dev *dev,
+			    struct rte_flow_action_handle *handle,
+			    struct rte_flow_error *error)
+{
+	struct fpesw_port *p = fpesw_port(dev);
+	struct rte_flow_action_handle *h;
+	unsigned int n;
+	char msg[160];
+
+	pthread_rwlock_wrlock(&p->sw->lock);
+	h = fpesw_handle_find(p->sw, handle);
+	if (h == NULL) {
+		pthread_rwlock_unlock(&p->sw->lock);
+		return rte_flow_error_set(error, EINVAL,
+			RTE_FLOW_ERROR_TYPE_ACTION, handle,
+			"fpesw: unknown indirect action handle");
+	}
+	n = h->n_rules;
+	if (n > 0) {
+		pthread_rwlock_unlock(&p->sw->lock);
+		snprintf(msg, sizeof(msg), "fpesw: conntrack handle is used "
+			 "by %u rules", n);
+		return rte_flow_error_set(error, EBUSY,
+			RTE_FLOW_ERROR_TYPE_ACTION, handle, fpesw_msg_set(msg));
+	}
+	LIST_REMOVE(h, next);
+	pthread_rwlock_unlock(&p->sw->lock);
+	fpesw_handle_free(h);
+	return 0;
+}
+
+static int
+fpesw_action_handle_update(struct rte_eth_dev *dev,
+			   struct rte_flow_action_handle *handle,
+			   const void *update, struct rte_flow_error *error)
+{
+	const struct rte_flow_modify_conntrack *mod = update;
+	struct fpesw_port *p = fpesw_port(dev);
+	struct rte_flow_action_handle *h;
+
+	pthread_rwlock_rdlock(&p->sw->lock);
+	h = fpesw_handle_find(p->sw, handle);
+	if (h == NULL || mod == NULL) {
+		pthread_rwlock_unlock(&p->sw->lock);
+		return rte_flow_error_set(error, EINVAL,
+			RTE_FLOW_ERROR_TYPE_ACTION, handle, h == NULL ?
+			"fpesw: unknown indirect action handle" :
+			"fpesw: no conntrack update");
+	}
+	pthread_mutex_lock(&h->mutex);
+	if (mod->state) {
+		/* Everything but the direction. */
+		uint32_t dir = h->profile.is_original_dir;
+
+		h->profile = mod->new_ct;
+		h->profile.is_original_dir = dir;
+	}
+	if (mod->direction)
+		h->profile.is_original_dir = mod->new_ct.is_original_dir;
+	pthread_mutex_unlock(&h->mutex);
+	pthread_rwlock_unlock(&p->sw->lock);
+	return 0;
+}
+
+static int
+fpesw_action_handle_query(struct rte_eth_dev *dev,
+			  const struct rte_flow_action_handle *handle,
+			  void *data, struct rte_flow_error *error)
+{
+	struct fpesw_port *p = fpesw_port(dev);
+	struct rte_flow_action_handle *h;
+
+	pthread_rwlock_rdlock(&p->sw->lock);
+	h = fpesw_handle_find(p->sw, handle);
+	if (h == NULL || data == NULL) {
+		pthread_rwlock_unlock(&p->sw->lock);
+		return rte_flow_error_set(error, EINVAL,
+			RTE_FLOW_ERROR_TYPE_ACTION, handle, h == NULL ?
+			"fpesw: unknown indirect action handle" :
+			"fpesw: no place for the conntrack profile");
+	}
+	pthread_mutex_lock(&h->mutex);
+	memcpy(data, &h->profile, sizeof(h->profile));
+	pthread_mutex_unlock(&h->mutex);
+	pthread_rwlock_unlock(&p->sw->lock);
+	return 0;
 }
 
 static const struct rte_flow_ops fpesw_flow_ops = {
@@ -639,6 +910,9 @@ static const struct rte_flow_ops fpesw_flow_ops = {
 	.query = fpesw_flow_query,
 	.get_aged_flows = fpesw_flow_get_aged,
 	.action_handle_create = fpesw_action_handle_create,
+	.action_handle_destroy = fpesw_action_handle_destroy,
+	.action_handle_update = fpesw_action_handle_update,
+	.action_handle_query = fpesw_action_handle_query,
 };
 
 /* The "hardware". */
@@ -700,6 +974,11 @@ fpesw_parse(const uint8_t *f, uint16_t len, struct fpesw_hdrs *h)
 	}
 }
 
+/*
+ * Matches the header items of 'flow' against the headers of a frame, by
+ * position. A CONNTRACK item is not among them (fpesw_check() keeps it
+ * apart): fpesw_input() matches it against the conntrack state.
+ */
 static bool
 fpesw_match(const struct rte_flow *flow, const uint8_t *f,
 	    const struct fpesw_hdrs *h)
@@ -954,6 +1233,146 @@ fpesw_send(struct fpesw_port *p, const uint8_t *buf, uint16_t len)
 		atomic_fetch_add(&p->tx_errors, 1);
 }
 
+static uint32_t
+fpesw_get32(const uint8_t *b)
+{
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
+	       (uint32_t)b[2] << 8 | b[3];
+}
+
+static uint16_t
+fpesw_get16(const uint8_t *b)
+{
+	return (uint16_t)(b[0] << 8 | b[1]);
+}
+
+/*
+ * The conntrack action of 'flow' on a frame its header items matched:
+ * returns the packet's RTE_FLOW_CONNTRACK_PKT_STATE_* and, for a packet
+ * inside the window, moves the window in the handle's profile. The check
+ * is the one of Open vSwitch's software conntrack for an established
+ * connection (tcp_conn_update() in lib/conntrack-tcp.c): there, sent_end
+ * is "seqlo", reply_end "seqhi", and a max_win of 0 means that the peer has
+ * not sent yet. A packet is VALID only if software, in the same state,
+ * would accept it; state changes (SYN, FIN, RST) are left to software.
+ * Under sw->lock (read).
+ */
+static uint32_t
+fpesw_ct_run(const struct rte_flow *flow, const uint8_t *f, uint16_t len,
+	     const struct fpesw_hdrs *h)
+{
+	struct rte_flow_action_handle *ct = flow->ct;
+	struct rte_flow_action_conntrack *pr = &ct->profile;
+	struct rte_flow_tcp_dir_param *src, *dst;
+	unsigned int ti = flow->ct_tcp;
+	uint32_t ip_len = 0, hdr_len, plen, seq, orig_seq, ack, end, win;
+	uint32_t state;
+	unsigned int sws, dws;
+	uint8_t tcp_flags = 0;
+	int64_t ackskew;
+	bool bad = true, strict, loose;
+
+	/* The TCP header is the one the rule's tcp item matched, after its
+	 * IP header. */
+	if (ti > 0 && ti < h->n && h->type[ti] == RTE_FLOW_ITEM_TYPE_TCP) {
+		const uint8_t *ip = f + h->ofs[ti - 1];
+		const uint8_t *tcp = f + h->ofs[ti];
+		uint32_t thl = (uint32_t)(tcp[12] >> 4) * 4;
+		uint32_t ihl = 0;
+
+		if (h->type[ti - 1] == RTE_FLOW_ITEM_TYPE_IPV4) {
+			ihl = (uint32_t)(ip[0] & 0xf) * 4;
+			ip_len = fpesw_get16(ip + 2);
+			bad = ihl < 20 || ip_len < ihl;
+			ip_len -= bad ? 0 : ihl;
+		} else if (h->type[ti - 1] == RTE_FLOW_ITEM_TYPE_IPV6) {
+			ip_len = fpesw_get16(ip + 4);
+			bad = false;
+		}
+		if (thl < 20 || ip_len < thl ||
+		    (uint32_t)h->ofs[ti] + thl > len)
+			bad = true;
+		hdr_len = thl;
+		tcp_flags = tcp[13];
+		seq = fpesw_get32(tcp + 4);
+		ack = fpesw_get32(tcp + 8);
+		win = fpesw_get16(tcp + 14);
+	} else {
+		hdr_len = 0;
+		seq = ack = win = 0;
+	}
+
+	pthread_mutex_lock(&ct->mutex);
+	if (!pr->enable) {
+		state = RTE_FLOW_CONNTRACK_PKT_STATE_DISABLED;
+		goto out;
+	}
+	if (bad) {
+		state = RTE_FLOW_CONNTRACK_PKT_STATE_INVALID |
+			RTE_FLOW_CONNTRACK_PKT_STATE_BAD;
+		goto out;
+	}
+	if (tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_FIN_FLAG |
+			 RTE_TCP_RST_FLAG)) {
+		state = RTE_FLOW_CONNTRACK_PKT_STATE_VALID |
+			RTE_FLOW_CONNTRACK_PKT_STATE_CHANGED;
+		goto out;
+	}
+	src = flow->ct_original ? &pr->original_dir : &pr->reply_dir;
+	dst = flow->ct_original ? &pr->reply_dir : &pr->original_dir;
+	if (!(tcp_flags & RTE_TCP_ACK_FLAG) || src->max_win == 0) {
+		state = RTE_FLOW_CONNTRACK_PKT_STATE_INVALID;
+		goto out;
+	}
+
+	/* A scale of 0xf means no window scaling; as in OVS, the window is
+	 * scaled only if both ends scale it. */
+	if (src->scale == 0xf || dst->scale == 0xf) {
+		sws = 0;
+		dws = 0;
+	} else {
+		sws = src->scale;
+		dws = dst->scale;
+	}
+	plen = ip_len - hdr_len;
+	orig_seq = seq;
+	end = seq + plen;
+	if (plen == 0)
+		seq = end = src->sent_end;
+	ackskew = (int32_t)(dst->sent_end - ack);
+	strict = FPESW_SEQ_GEQ(src->reply_end, end) &&
+		 FPESW_SEQ_GEQ(seq, src->sent_end -
+			       (uint32_t)((uint64_t)dst->max_win << dws)) &&
+		 ackskew >= -(int64_t)FPESW_MAXACKWINDOW &&
+		 ackskew <= (int64_t)FPESW_MAXACKWINDOW << sws;
+	loose = dst->max_win == 0 &&
+		FPESW_SEQ_GEQ(src->reply_end + FPESW_MAXACKWINDOW, end) &&
+		FPESW_SEQ_GEQ(seq, src->sent_end - FPESW_MAXACKWINDOW);
+	if (!strict && !loose) {
+		state = RTE_FLOW_CONNTRACK_PKT_STATE_INVALID;
+		goto out;
+	}
+
+	/* In the window: move it. */
+	if (win > src->max_win)
+		src->max_win = win;
+	if (FPESW_SEQ_GT(end, src->sent_end))
+		src->sent_end = end;
+	if (FPESW_SEQ_GEQ(ack + (win << sws), dst->reply_end))
+		dst->reply_end = ack + RTE_MAX(win << sws, 1u);
+	pr->last_seq = orig_seq;
+	pr->last_ack = ack;
+	pr->last_end = end;
+	pr->last_window = (uint16_t)win;
+	/* As rte_flow.h: 1 for the original direction. */
+	pr->last_direction = flow->ct_original ? 1 : 0;
+	pr->last_index = RTE_FLOW_CONNTRACK_FLAG_ACK;
+	state = RTE_FLOW_CONNTRACK_PKT_STATE_VALID;
+out:
+	pthread_mutex_unlock(&ct->mutex);
+	return state;
+}
+
 /* A frame arrived from the outside of port 'p' (wire or VF). */
 static void
 fpesw_input(struct fpesw_port *p, uint8_t *buf, uint16_t len)
@@ -969,6 +1388,17 @@ fpesw_input(struct fpesw_port *p, uint8_t *buf, uint16_t len)
 		if (fpesw_match(f, buf, &h)) {
 			struct fpesw_port *out = f->out;
 			uint16_t n;
+
+			/* The conntrack action runs on every packet of the
+			 * rule; the rule applies only if the state it gives
+			 * matches the rule's CONNTRACK item, if any. */
+			if (f->ct != NULL) {
+				uint32_t st = fpesw_ct_run(f, buf, len, &h);
+
+				if (f->ct_item && (st & f->ct_mask) !=
+				    (f->ct_spec & f->ct_mask))
+					continue;
+			}
 
 			atomic_fetch_add(&f->hits, 1);
 			atomic_fetch_add(&f->bytes, len);
@@ -1127,11 +1557,18 @@ fpesw_dev_stop(struct rte_eth_dev *dev)
 static void
 fpesw_switch_put(struct fpesw_switch *sw)
 {
+	struct rte_flow_action_handle *h;
+
 	if (--sw->refs > 0)
 		return;
 	if (sw->running) {
 		atomic_store(&sw->stop, true);
 		pthread_join(sw->thread, NULL);
+	}
+	/* The rules of all ports are gone: so are the handles' users. */
+	while ((h = LIST_FIRST(&sw->handles)) != NULL) {
+		LIST_REMOVE(h, next);
+		fpesw_handle_free(h);
 	}
 	LIST_REMOVE(sw, next);
 	rte_eth_switch_domain_free(sw->domain_id);
@@ -1168,6 +1605,7 @@ fpesw_dev_close(struct rte_eth_dev *dev)
 			if (f->out == p) {
 				TAILQ_REMOVE(&o->rules, f, next);
 				o->n_rules--;
+				fpesw_flow_release_ct(f);
 				fpesw_flow_free(f);
 			}
 		}
@@ -1477,6 +1915,7 @@ fpesw_probe(struct rte_vdev_device *vdev)
 		}
 		snprintf(sw->name, sizeof(sw->name), "%s", swname);
 		pthread_rwlock_init(&sw->lock, NULL);
+		LIST_INIT(&sw->handles);
 		LIST_INSERT_HEAD(&fpesw_switches, sw, next);
 	}
 	pthread_rwlock_wrlock(&sw->lock);

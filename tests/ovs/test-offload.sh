@@ -97,11 +97,43 @@ nic_packets_are() {
 	[ "$(fp_sb_appctl fold/show | sed -n 's/.*, \([0-9]*\) packets forwarded by the NIC/\1/p' | awk '{s += $1} END {print s + 0}')" = "$1" ]
 }
 
+# The wire: the veth the uplink's outside is attached to.
+wire_iface() {
+	fp_sb_vsctl get Interface dpdk0 external_ids:fp-inject | tr -d '"'
+}
+
+# Frames that reached the wire, from OVS (dpdk0) or from the NIC: once a
+# stream has its rule, the rest of its learning packets may take it.
+wire_rx() {
+	fp_sb_netns cat "/sys/class/net/$wire/statistics/rx_packets"
+}
+wire_rx_is() {
+	[ "$(wire_rx)" -ge "$1" ]
+}
+
+# Sends PCAPs from the VM's VF in turn, each once the wire has received
+# the frames before it.
+# Usage: vf_learn PCAP...
+vf_learn() {
+	local p sent=0 wire0
+
+	wire0=$(wire_rx)
+	for p in "$@"; do
+		sent=$((sent + $("$FP_SB_TOOLS/fp-pcap" count "$p")))
+		fp_sb_vf_inject vf0 "$p"
+		fp_wait_for 10 "the wire to receive $sent frames" \
+			wire_rx_is $((wire0 + sent)) ||
+			fp_die "the wire received $(( $(wire_rx) - wire0 )) frames, expected $sent"
+	done
+}
+
 # --- Part 1: offload, counters, FIN, deny. ---
 offload_start offload
+# Rules that see no packet for a minute age out (part 3 tests aging).
+fp_sb_vsctl set Open_vSwitch . other_config:fold-offload-age=60
 pcap=$FP_SB_DIR/traffic.pcap
 "$FP_STREAMGEN" --streams $streams --packets $packets --proto tcp \
-	--out "$pcap" > /dev/null
+	--out "$pcap" --reverse "$FP_SB_DIR/answers.pcap" > /dev/null
 slice learn 0 $((streams * learn))
 slice hw $((streams * learn)) $((streams * 80))
 slice late $((streams * (learn + 80))) $((streams * 8))
@@ -151,6 +183,79 @@ fp_wait_for 10 "the +est rule to count $total_est packets" \
 	est_packets_are $total_est ||
 	fp_die "the +est rule counts $(est_packets) packets, expected $total_est"
 echo "ok - the +est OpenFlow rule counts all $total_est packets (software and hardware)"
+
+# hw-conntrack: each rule uses its connection's CONNTRACK handle, and the
+# NIC checks the TCP windows as software conntrack would.
+fp_check_eq "the NIC tracks the $streams connections (hw-conntrack)" 1 \
+	"$(offload_show dpdk0 | grep -c "conntrack mode: hw-conntrack (TCP rules tracked by the NIC: $streams, TCP streams left in tcp-flags mode: 0)")"
+nic_seqlo() {
+	offload_show --streams dpdk0 |
+		sed -n 's/.*NIC windows: original seqlo \([0-9]*\) .*/\1/p' |
+		sort -n
+}
+"$FP_SB_TOOLS/fp-pcap" tcp-ends "$FP_SB_DIR/learn.pcap" > "$FP_SB_DIR/ends-sw"
+"$FP_SB_TOOLS/fp-pcap" tcp-ends "$FP_SB_DIR/hw.pcap" > "$FP_SB_DIR/ends-hw"
+cut -d' ' -f2 "$FP_SB_DIR/ends-hw" | sort -n > "$FP_SB_DIR/ends"
+fp_check "the NIC's windows end where each stream's last packet did" \
+	eval '[ "$(nic_seqlo)" = "$(cat "$FP_SB_DIR/ends")" ]'
+offload_show --streams dpdk0 | sed -n '/NIC windows/{p;q}' | sed 's/^/  | /'
+# A packet of each stream moved back by more than a window (65535 + 1500)
+# from where the NIC's windows end, but by less than a window from where
+# software's ended before the offload: 67035 plus half the bytes the NIC
+# forwarded. The NIC lets it miss; software conntrack, which takes the
+# NIC's windows first, finds it invalid and the security group drops it,
+# as without offload. (Judged by software's own windows, it would pass.)
+advance=$(LC_ALL=C join <(LC_ALL=C sort "$FP_SB_DIR/ends-sw") \
+	<(LC_ALL=C sort "$FP_SB_DIR/ends-hw") |
+	awk '{d = ($3 - $2 + 4294967296) % 4294967296; if (min == "" || d < min) min = d} END {print min + 0}')
+fp_check "the NIC moved each stream's window by at least 100 bytes ($advance)" \
+	test "$advance" -ge 100
+slice last $((streams * (learn + 79))) $streams
+"$FP_SB_TOOLS/fp-pcap" rewrite "$FP_SB_DIR/last.pcap" "$FP_SB_DIR/stale.pcap" \
+	tcp-seq-back:$((67035 + advance / 2)) > /dev/null
+rx_before=$(fp_sb_iface_stat dpdk0 rx_packets)
+vm_before=$(fp_sb_vm_stat vm0 ipackets)
+fp_sb_inject dpdk0 "$FP_SB_DIR/stale.pcap" > /dev/null
+fp_wait_for 10 "OVS to receive the stale packets" \
+	fp_sb_port_rx_at_least dpdk0 $((rx_before + streams)) ||
+	fp_die "the stale packets did not reach OVS: the NIC forwarded them"
+sleep 0.5
+fp_check_eq "conntrack found the stale packets invalid: the VM received none" \
+	"$vm_before" "$(fp_sb_vm_stat vm0 ipackets)"
+fp_check "the NIC's windows did not move, and the rules stayed" \
+	eval '[ "$(nic_seqlo)" = "$(cat "$FP_SB_DIR/ends")" ]'
+
+# The VM answers: its streams are the reply direction of the same
+# connections. Their rules, on vf0, use the same handles, turned to the
+# reply direction; the ingress rules keep the original direction they were
+# created with.
+wire=$(wire_iface)
+ans=$FP_SB_DIR/answers.pcap
+"$FP_SB_TOOLS/fp-pcap" slice "$ans" "$FP_SB_DIR/ans.1" 0 $streams > /dev/null
+"$FP_SB_TOOLS/fp-pcap" slice "$ans" "$FP_SB_DIR/ans.2" $streams \
+	$((streams * 3)) > /dev/null
+"$FP_SB_TOOLS/fp-pcap" slice "$ans" "$FP_SB_DIR/ans.3" $((streams * 4)) \
+	$((streams * (learn - 4))) > /dev/null
+"$FP_SB_TOOLS/fp-pcap" slice "$ans" "$FP_SB_DIR/ans.hw" $((streams * learn)) \
+	$((streams * 80)) > /dev/null
+vf_learn "$FP_SB_DIR/ans.1" "$FP_SB_DIR/ans.2" "$FP_SB_DIR/ans.3"
+fp_wait_for 10 "$streams rules on vf0" \
+	offload_field_is "rules installed" $streams vf0 ||
+	fp_die "expected $streams rules on vf0: $(offload_show vf0)"
+fp_check_eq "the VM's rules use their connections' handles, in the reply direction" \
+	$streams "$(offload_show --streams vf0 | grep -c 'hw-conntrack, reply direction')"
+rx_before=$(fp_sb_iface_stat vf0 rx_packets)
+vf_learn "$FP_SB_DIR/ans.hw"
+fp_check_eq "the NIC forwarded the VM's answers: OVS received none (vf0 rx)" \
+	"$rx_before" "$(fp_sb_iface_stat vf0 rx_packets)"
+slice more $((streams * (learn + 80 + 20))) $((streams * 4))
+# The VM's testpmd counts the frames sent from its VF too (AF_PACKET).
+FOLD_VM_RX=$(fp_sb_vm_stat vm0 ipackets)
+rx_before=$(fp_sb_iface_stat dpdk0 rx_packets)
+fold_ingress "$FP_SB_DIR/more.pcap"
+fp_check_eq "the ingress rules still forward in the original direction (dpdk0 rx did not move)" \
+	"$rx_before" "$(fp_sb_iface_stat dpdk0 rx_packets)"
+offload_show --streams dpdk0 | sed -n '/NIC windows/{p;q}' | sed 's/^/  | /'
 
 # A FIN of each stream: SYN/FIN/RST miss the rule, conntrack sees them.
 "$FP_STREAMGEN" --streams $streams --packets $packets --proto tcp \
@@ -219,7 +324,7 @@ fp_wait_for 10 "$streams validate failures" \
 	fp_die "expected $streams validate failures: $(offload_show dpdk0)"
 fp_check_eq "the NIC's reason is shown" 1 \
 	"$(offload_show dpdk0 | grep -c 'validate: .*action vxlan_decap is not supported by this e-switch')"
-fp_check_eq "the probe ran once for the shape: one line, rejected" 1 \
+fp_check_eq "the probe ran once per shape (hw-conntrack, then tcp-flags): two lines, rejected" 2 \
 	"$(offload_show dpdk0 | grep -c 'port [0-9]* ingress .*: rejected: ')"
 fp_check_eq "no rule was created" 1 \
 	"$(offload_show dpdk0 | grep -c 'rules installed: 0, pending: 0, created: 0')"
@@ -227,8 +332,9 @@ offload_show dpdk0 | sed 's/^/  | /'
 fp_sb_teardown
 trap - EXIT
 
-# --- Part 3: a full rule table, then rules that age out. ---
-offload_start offload-full max_rules=4
+# --- Part 3: a full rule table, then rules that age out, on an e-switch
+# without connection tracking. ---
+offload_start offload-full max_rules=4,reject=conntrack
 fp_sb_vsctl set Open_vSwitch . other_config:fold-offload-age=2
 pcap=$FP_SB_DIR/traffic.pcap
 "$FP_STREAMGEN" --streams $streams --packets 40 --proto tcp \
@@ -240,6 +346,8 @@ fp_wait_for 10 "4 rules" offload_field_is "rules installed" 4 ||
 fp_check "the streams beyond the table's 4 rules failed creation, with the NIC's reason" \
 	test "$(offload_show dpdk0 | sed -n 's/^    create: \([0-9]*\) (last: fpesw: flow table full.*/\1/p')" -ge 4
 offload_show dpdk0 | grep 'create:' | sed 's/^/  | /'
+fp_check_eq "without hw-conntrack, the port is in tcp-flags mode, with the NIC's reason" 1 \
+	"$(offload_show dpdk0 | grep -c 'conntrack mode: tcp-flags (no hw-conntrack: .*conntrack is not supported by this e-switch')"
 fp_wait_for 15 "the idle rules to age out" \
 	offload_field_is "rules installed" 0 ||
 	fp_die "rules did not age out: $(offload_show dpdk0)"
@@ -250,7 +358,7 @@ trap - EXIT
 
 # --- Part 4: egress, then a conntrack flush and the VM's port removed. ---
 offload_start offload-egress
-wire=$(fp_sb_vsctl get Interface dpdk0 external_ids:fp-inject | tr -d '"')
+wire=$(wire_iface)
 pcap=$FP_SB_DIR/egress.pcap
 "$FP_STREAMGEN" --plain --streams $streams --packets $packets --proto tcp \
 	--inner-src 10.1.0.1 --inner-dst 10.0.0.1 \
@@ -271,23 +379,8 @@ capture_pid=$!
 fp_wait_for 10 "the wire capture" test -e "$FP_SB_DIR/wire.pcap.ready" ||
 	fp_die "the capture on $wire did not start"
 
-# Frames that reached the wire, from OVS (dpdk0) or from the NIC: once a
-# stream has its rule, the rest of its learning packets may take it.
-wire_rx() {
-	fp_sb_netns cat "/sys/class/net/$wire/statistics/rx_packets"
-}
-wire_rx_is() {
-	[ "$(wire_rx)" -ge "$1" ]
-}
-wire0=$(wire_rx)
-sent=0
-for part in 1:$streams 2:$((streams * 3)) 3:$((streams * (elearn - 4))); do
-	sent=$((sent + ${part#*:}))
-	fp_sb_vf_inject vf0 "$FP_SB_DIR/learn.${part%:*}.pcap"
-	fp_wait_for 10 "the wire to receive $sent frames" \
-		wire_rx_is $((wire0 + sent)) ||
-		fp_die "the wire received $(( $(wire_rx) - wire0 )) frames, expected $sent"
-done
+vf_learn "$FP_SB_DIR/learn.1.pcap" "$FP_SB_DIR/learn.2.pcap" \
+	"$FP_SB_DIR/learn.3.pcap"
 fp_wait_for 10 "$streams egress rules" \
 	offload_field_is "rules installed" $streams vf0 ||
 	fp_die "expected $streams rules on vf0: $(offload_show vf0)"

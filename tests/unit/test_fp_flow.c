@@ -383,8 +383,15 @@ test_hw_conntrack_mode(void **state)
 	assert_int_equal(r.items[7].type, RTE_FLOW_ITEM_TYPE_CONNTRACK);
 	ct = r.items[7].spec;
 	assert_int_equal(ct->flags, RTE_FLOW_CONNTRACK_PKT_STATE_VALID);
+	/* Changed (SYN, FIN, RST) or invalid packets must miss. */
+	ct = r.items[7].mask;
+	assert_true(ct->flags & RTE_FLOW_CONNTRACK_PKT_STATE_CHANGED);
+	assert_true(ct->flags & RTE_FLOW_CONNTRACK_PKT_STATE_INVALID);
 	assert_int_equal(r.actions[1].type, RTE_FLOW_ACTION_TYPE_INDIRECT);
 	assert_ptr_equal(r.actions[1].conf, &handle);
+	/* Only TCP connections are tracked by the NIC. */
+	s.key.layer[1].nw_proto = IPPROTO_UDP;
+	assert_int_equal(fp_flow_translate(&s, &r, NULL, 0), -ENOTSUP);
 }
 
 static void

@@ -255,7 +255,7 @@ rx_before=$(fp_sb_iface_stat dpdk0 rx_packets)
 fold_ingress "$FP_SB_DIR/more.pcap"
 fp_check_eq "the ingress rules still forward in the original direction (dpdk0 rx did not move)" \
 	"$rx_before" "$(fp_sb_iface_stat dpdk0 rx_packets)"
-offload_show --streams dpdk0 | sed -n '/NIC windows/{p;q}' | sed 's/^/  | /'
+offload_show --streams dpdk0 | sed -n '/^  stream/{N;N;p;q}' | sed 's/^/  | /'
 
 # A FIN of each stream: SYN/FIN/RST miss the rule, conntrack sees them.
 "$FP_STREAMGEN" --streams $streams --packets $packets --proto tcp \

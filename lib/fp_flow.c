@@ -974,12 +974,18 @@ fp_flow_probe_format(const struct fp_flow_probe *p, int port_id,
 	return (int)len;
 }
 
+/* 0, or the negative errno of a failed call and its error text. */
 static int
-fp_flow_ct_errno(int ret)
+fp_flow_ct_result(int ret, const struct rte_flow_error *error, char *err,
+		  size_t errlen)
 {
+	if (ret == 0)
+		return 0;
 	if (ret > 0)
-		return -ret;
-	return ret != 0 ? ret : -EIO;
+		ret = -ret;
+	if (err != NULL && errlen > 0)
+		fp_flow_error_text(error, ret, err, errlen);
+	return ret;
 }
 
 struct rte_flow_action_handle *
@@ -1011,7 +1017,7 @@ fp_flow_ct_query(uint16_t port_id, struct rte_flow_action_handle *h,
 
 	memset(&error, 0, sizeof(error));
 	ret = rte_flow_action_handle_query(port_id, h, profile, &error);
-	return ret == 0 ? 0 : fp_flow_ct_errno(ret);
+	return fp_flow_ct_result(ret, &error, NULL, 0);
 }
 
 int
@@ -1031,12 +1037,7 @@ fp_flow_ct_update(uint16_t port_id, struct rte_flow_action_handle *h,
 	else
 		m.state = 1;
 	ret = rte_flow_action_handle_update(port_id, h, &m, &error);
-	if (ret == 0)
-		return 0;
-	ret = fp_flow_ct_errno(ret);
-	if (err != NULL && errlen > 0)
-		fp_flow_error_text(&error, ret, err, errlen);
-	return ret;
+	return fp_flow_ct_result(ret, &error, err, errlen);
 }
 
 int
@@ -1048,12 +1049,7 @@ fp_flow_ct_destroy(uint16_t port_id, struct rte_flow_action_handle *h,
 
 	memset(&error, 0, sizeof(error));
 	ret = rte_flow_action_handle_destroy(port_id, h, &error);
-	if (ret == 0)
-		return 0;
-	ret = fp_flow_ct_errno(ret);
-	if (err != NULL && errlen > 0)
-		fp_flow_error_text(&error, ret, err, errlen);
-	return ret;
+	return fp_flow_ct_result(ret, &error, err, errlen);
 }
 
 const char *

@@ -436,14 +436,17 @@ fp_sb_add_inject_port() {
 	fp_sb_check_iface "$port"
 }
 
-# Sends the frames of a pcap into a port made by fp_sb_add_inject_port.
-# Usage: fp_sb_inject PORT PCAP
+# Sends the frames of a pcap into a port made by fp_sb_add_inject_port,
+# pausing 1 ms after every BURST frames (default 64; fp-pcap inject). A
+# net_pcap port loses frames when they come faster than its PMD reads them,
+# as while the PMD handles upcalls: a smaller BURST paces them.
+# Usage: fp_sb_inject PORT PCAP [BURST]
 fp_sb_inject() {
-	local port=$1 pcap=$2 veth
+	local port=$1 pcap=$2 burst=${3:-} veth
 
 	veth=$(fp_sb_vsctl get Interface "$port" external_ids:fp-inject | tr -d '"')
 	[ -n "$veth" ] || fp_die "$port is not an inject port"
-	fp_sb_netns "$FP_SB_TOOLS/fp-pcap" inject "$veth" "$pcap" ||
+	fp_sb_netns "$FP_SB_TOOLS/fp-pcap" inject "$veth" "$pcap" $burst ||
 		fp_die "cannot inject $pcap into $port"
 }
 

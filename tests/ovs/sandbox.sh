@@ -531,8 +531,10 @@ fp_sb_vm_start() {
 		pcap="net_pcap_$vm,tx_pcap=$capture"
 	fi
 	# Both testpmd lcores share one core (the host core by default: the
-	# PMD core is OVS's).
-	"${netns[@]}" "$FP_TESTPMD" \
+	# PMD core is OVS's). Its output is line-buffered: fp_sb_add_vhu_port
+	# waits for a line that testpmd, writing to a file, otherwise kept in
+	# its buffer until it exited on a freshly booted machine.
+	"${netns[@]}" stdbuf -oL "$FP_TESTPMD" \
 		--lcores="0@$cpu,1@$cpu" \
 		--file-prefix="$prefix" --no-pci --single-file-segments \
 		-m "$FP_SB_VM_MEM" \

@@ -2,14 +2,21 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # Checks on the patched OVS tree in <build>/ovs (suite ovs-tree; no root).
-#
-#   ovs-tree-check.sh checkpatch         every patch of the series passes
-#                                        OVS's utilities/checkpatch.py
-#   ovs-tree-check.sh autotest KEYWORD...
-#                                        OVS's own autotest groups matching
-#                                        any KEYWORD pass, with the patches
+# Run without arguments for its usage.
 
 set -uo pipefail
+
+usage() {
+	cat <<-'EOF'
+	Checks on the patched OVS tree in <build>/ovs (suite ovs-tree; no root).
+
+	  ovs-tree-check.sh checkpatch         every patch of the series passes
+	                                       OVS's utilities/checkpatch.py
+	  ovs-tree-check.sh autotest KEYWORD...
+	                                       OVS's own autotest groups matching
+	                                       any KEYWORD pass, with the patches
+	EOF
+}
 
 build=${FP_BUILD:?FP_BUILD must name the meson build directory}
 ovs=$build/ovs
@@ -43,7 +50,7 @@ autotest)
 	exit 1
 	;;
 *)
-	sed -n '4,11s/^# \{0,1\}//p' "$0" >&2
+	usage >&2
 	exit 2
 	;;
 esac

@@ -47,6 +47,8 @@ FP_TESTPMD=${FP_TESTPMD:-dpdk-testpmd}
 # The test e-switch PMD (tests/eswitch), a plugin for the EAL's -d.
 FP_ESWITCH=$FP_BUILD/tests/eswitch/librte_net_fpesw.so
 FP_STOCK_VSWITCHD=/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk
+# shellcheck source=tests/ovs/hugepages.sh
+. "$FP_TOP/tests/ovs/hugepages.sh"
 
 # Sandbox state, set by fp_sb_start.
 FP_SB_NAME=
@@ -79,15 +81,13 @@ fp_skip() {
 # and testpmd. Skips the test, with the reason, if anything is missing.
 # Optional argument: megabytes of hugepages needed [OVS + one VM].
 fp_sb_require_env() {
-	local need_mb=${1:-$((FP_SB_SOCKET_MEM + FP_SB_VM_MEM))}
-	local free_pages page_kb
+	local need_mb=${1:-$((FP_SB_SOCKET_MEM + FP_SB_VM_MEM))} free_mb
 
 	[ "$(id -u)" = 0 ] ||
 		fp_skip "needs root (network namespaces, hugepages, DPDK)"
-	page_kb=$(awk '/^Hugepagesize:/ {print $2}' /proc/meminfo)
-	free_pages=$(awk '/^HugePages_Free:/ {print $2}' /proc/meminfo)
-	[ $((free_pages * page_kb / 1024)) -ge "$need_mb" ] ||
-		fp_skip "needs ${need_mb} MB of free hugepages, has $((free_pages * page_kb / 1024)) MB (see README: ./foldpath setup)"
+	free_mb=$(fp_hugepages_free_mb)
+	[ "$free_mb" -ge "$need_mb" ] ||
+		fp_skip "needs ${need_mb} MB of free hugepages, has $free_mb MB (see README: ./foldpath setup)"
 	mountpoint -q /dev/hugepages ||
 		fp_skip "hugetlbfs is not mounted on /dev/hugepages"
 	[ -x "$FP_BUILD/ovs/vswitchd/ovs-vswitchd" ] ||

@@ -23,9 +23,9 @@
 # Variables the runner sets: BENCH_STREAMS, BENCH_SIZE (inner frame size),
 # BENCH_WORK (a directory for pcaps), BENCH_UPLINK (empty: a pcap replay
 # vdev; otherwise the devargs of a real uplink port).
-
-BENCH_VTEP=172.31.1.1
-BENCH_REMOTE=172.31.1.2
+#
+# The tunnel pipelines are the sandbox's tenant network
+# (fp_sb_tenant_network) and security group (fp_sb_security_group).
 
 # Writes the uplink's pcap: one packet of each stream (the replay loops).
 # Usage: bench_pcap FILE [fp-streamgen options]
@@ -53,39 +53,18 @@ bench_uplink() {
 	fi
 }
 
-# br-phy with the local VTEP, and br-int with vxlan0 (ofport 10).
-bench_tunnel_bridges() {
-	fp_sb_add_phy_bridge br-phy $BENCH_VTEP/24 02:00:00:00:00:01
-	fp_sb_add_bridge br-int
-	fp_sb_add_vxlan_port br-int vxlan0 $BENCH_REMOTE 100 10
-	fp_sb_appctl tnl/neigh/set br-phy $BENCH_REMOTE 02:00:00:00:00:02 \
-		> /dev/null
-}
-
 # Egress leaves through a net_null port on br-phy, where br-phy's FDB
 # sends the remote VTEP's MAC.
 bench_egress_sink() {
 	fp_sb_add_null_port br-phy dpdk1 2
-	fp_sb_appctl fdb/add br-phy dpdk1 0 02:00:00:00:00:02 > /dev/null ||
-		fp_die "cannot add the remote VTEP to br-phy's FDB"
+	fp_sb_tenant_fdb dpdk1
 }
 
-# The Neutron-like firewall: ingress in table 1, egress in table 2.
+# The Neutron-like firewall: ingress in table 1, egress in table 2; the
+# +est rules, which most packets take, outrank the others.
 bench_firewall() {
-	fp_sb_ofctl del-flows br-int
-	fp_sb_ofctl add-flows br-int - <<-'FLOWS' || fp_die "cannot add flows"
-	table=0,priority=100,in_port=10,ip,ct_state=-trk,actions=ct(zone=1,table=1)
-	table=0,priority=100,in_port=20,ip,ct_state=-trk,actions=ct(zone=1,table=2)
-	table=0,priority=0,actions=drop
-	table=1,priority=100,ct_state=+trk+est,ip,actions=output:20
-	table=1,priority=90,ct_state=+trk+new,tcp,tp_dst=5001,actions=ct(commit,zone=1),output:20
-	table=1,priority=80,ct_state=+trk+inv,actions=drop
-	table=1,priority=0,actions=drop
-	table=2,priority=100,ct_state=+trk+est,ip,actions=output:10
-	table=2,priority=90,ct_state=+trk+new,tcp,actions=ct(commit,zone=1),output:10
-	table=2,priority=80,ct_state=+trk+inv,actions=drop
-	table=2,priority=0,actions=drop
-	FLOWS
+	fp_sb_security_group --egress --allow-port 5001 --drop-invalid \
+		--est-first
 }
 
 bench_pipeline_l2() {
@@ -101,8 +80,7 @@ bench_pipeline_l2() {
 bench_pipeline_vxlan() {
 	bench_pcap "$BENCH_WORK/uplink.pcap"
 	fp_sb_vm_start vm0 --rxonly
-	bench_tunnel_bridges
-	fp_sb_add_vhu_port br-int vhu0 vm0 20
+	fp_sb_tenant_network none --vm vm0
 	fp_sb_ofctl del-flows br-int
 	fp_sb_ofctl add-flow br-int "in_port=10,actions=output:20"
 	bench_uplink br-phy "$BENCH_WORK/uplink.pcap"
@@ -111,14 +89,13 @@ bench_pipeline_vxlan() {
 bench_pipeline_vxlan_ct() {
 	bench_pcap "$BENCH_WORK/uplink.pcap"
 	fp_sb_vm_start vm0 --rxonly
-	bench_tunnel_bridges
-	fp_sb_add_vhu_port br-int vhu0 vm0 20
+	fp_sb_tenant_network none --vm vm0
 	bench_firewall
 	bench_uplink br-phy "$BENCH_WORK/uplink.pcap"
 }
 
 bench_pipeline_egress_ct() {
-	bench_tunnel_bridges
+	fp_sb_tenant_network none
 	bench_egress_sink
 	bench_firewall
 	# The VM is fp-streamgen, sending its plain frames as fast as it can.
@@ -132,9 +109,8 @@ bench_pipeline_egress_ct() {
 bench_pipeline_pvp_ct() {
 	bench_pcap "$BENCH_WORK/uplink.pcap"
 	fp_sb_vm_start vm0 --macswap
-	bench_tunnel_bridges
+	fp_sb_tenant_network none --vm vm0
 	bench_egress_sink
-	fp_sb_add_vhu_port br-int vhu0 vm0 20
 	bench_firewall
 	bench_uplink br-phy "$BENCH_WORK/uplink.pcap"
 }
@@ -142,12 +118,7 @@ bench_pipeline_pvp_ct() {
 bench_pipeline_vxlan_ct_esw() {
 	[ -n "$BENCH_UPLINK" ] &&
 		fp_die "vxlan-ct-esw runs on the test e-switch, not --uplink"
-	bench_tunnel_bridges
-	fp_sb_add_eswitch_port br-phy dpdk0 uplink 1
-	fp_sb_add_eswitch_port br-int vf0 rep:0 20
-	fp_sb_appctl fdb/add br-phy dpdk0 0 02:00:00:00:00:02 > /dev/null ||
-		fp_die "cannot add the remote VTEP to br-phy's FDB"
-	fp_sb_vf_vm_start vm0 vf0
+	fp_sb_tenant_network eswitch --vm vm0
 	bench_firewall
 	fp_sb_wire_gen_start gen0 dpdk0 --streams "$BENCH_STREAMS" \
 		--packets 1 --size "$BENCH_SIZE" --proto tcp

@@ -1,19 +1,25 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 #
-# The embedded demo (./foldpath demo): a VXLAN tenant network protected by a
-# conntrack security group, on the patched OVS-DPDK, with testpmd as the VM.
-#
-#   demo.sh [--keep] [--stock]   bring it up, send traffic, report, tear down
-#   demo.sh --stop               tear down a demo left running with --keep
-#
-# The uplink (dpdk0, on br-phy) receives VXLAN traffic from a remote VTEP:
-# 16 TCP streams to the VM's port 5001, which the security group allows, and
-# 4 streams to port 23, which it does not. br-int pops the tunnel, sends
-# each packet through conntrack in zone 1 and lets allowed and established
-# packets on to the VM's vhost-user port.
+# The embedded demo (./foldpath demo): demo.sh --help says what it shows.
 
 . "$(dirname "$0")/sandbox.sh"
+
+usage() {
+	cat <<-'EOF'
+	The embedded demo (./foldpath demo): a VXLAN tenant network protected by a
+	conntrack security group, on the patched OVS-DPDK, with testpmd as the VM.
+
+	  demo.sh [--keep] [--stock]   bring it up, send traffic, report, tear down
+	  demo.sh --stop               tear down a demo left running with --keep
+
+	The uplink (dpdk0, on br-phy) receives VXLAN traffic from a remote VTEP:
+	16 TCP streams to the VM's port 5001, which the security group allows, and
+	4 streams to port 23, which it does not. br-int pops the tunnel, sends
+	each packet through conntrack in zone 1 and lets allowed and established
+	packets on to the VM's vhost-user port.
+	EOF
+}
 
 keep=0
 flavor=patched
@@ -30,7 +36,7 @@ while [ $# -gt 0 ]; do
 		fp_sb_teardown
 		exit 0
 		;;
-	-h|--help) sed -n '4,15s/^# \{0,1\}//p' "$0"; exit 0 ;;
+	-h|--help) usage; exit 0 ;;
 	*) echo "demo: unknown option $1 (try --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -64,23 +70,11 @@ step "Traffic: $allowed_streams allowed and $blocked_streams blocked TCP streams
 
 step "Tenant network: br-phy (VTEP 172.31.1.1) + br-int (VXLAN, vhost-user VM)"
 fp_sb_vm_start vm1 --capture "$FP_SB_DIR/vm1-received.pcap"
-fp_sb_add_phy_bridge br-phy 172.31.1.1/24 02:00:00:00:00:01
-fp_sb_add_bridge br-int
-fp_sb_add_vxlan_port br-int vxlan0 172.31.1.2 100 10
-fp_sb_add_vhu_port br-int vhu1 vm1 20
-fp_sb_add_inject_port br-phy dpdk0
+fp_sb_tenant_network inject --vm vm1 --vm-port vhu1 --no-remote
 fp_sb_vsctl show
 
 step "Security group (OpenFlow, OVS firewall-driver style, conntrack zone 1)"
-fp_sb_ofctl del-flows br-int
-fp_sb_ofctl add-flows br-int - <<'FLOWS' || fp_die "cannot add flows"
-table=0,priority=100,in_port=10,ip,ct_state=-trk,actions=ct(zone=1,table=1)
-table=0,priority=0,actions=drop
-table=1,priority=100,tcp,ct_state=+trk+new,tp_dst=5001,actions=ct(commit,zone=1),output:20
-table=1,priority=100,ip,ct_state=+trk+est,actions=output:20
-table=1,priority=90,ct_state=+trk+inv,actions=drop
-table=1,priority=0,actions=drop
-FLOWS
+fp_sb_security_group --allow-port 5001 --drop-invalid
 fp_sb_ofctl dump-flows br-int --no-stats
 
 step "Replaying the traffic into the uplink"

@@ -5,7 +5,7 @@
 # OVS-DPDK), and what to compare between the runs. Source it from bash after
 # nothing else; it sources sandbox.sh.
 #
-# The network (as in the demo):
+# The network is sandbox.sh's tenant network (fp_sb_tenant_network):
 #
 #   dpdk0 (inject port, uplink capture) -- br-phy (VTEP) -- tnl_pop/push --
 #   br-int: vxlan0 (ofport 10) <-> ct <-> vhu0 (ofport 20) -- testpmd vm0
@@ -19,24 +19,15 @@
 
 . "$(dirname "${BASH_SOURCE[0]}")/sandbox.sh"
 
-FOLD_VTEP=172.31.1.1
-FOLD_REMOTE=172.31.1.2
 FOLD_VM_RX=0      # Packets vm0 must have received so far.
 FOLD_UPLINK_TX=0  # Packets dpdk0 must have sent so far.
 
 # Starts a sandbox and builds the network.
 # Usage: fold_start NAME on|off|stock [--ipv6-underlay]
 fold_start() {
-	local name=$1 mode=$2 cidr
+	local name=$1 mode=$2
 
 	shift 2
-	if [ "${1:-}" = --ipv6-underlay ]; then
-		FOLD_VTEP=fd00:31::1
-		FOLD_REMOTE=fd00:31::2
-		cidr=$FOLD_VTEP/64
-	else
-		cidr=$FOLD_VTEP/24
-	fi
 	FOLD_VM_RX=0
 	FOLD_UPLINK_TX=0
 	if [ "$mode" = stock ]; then
@@ -51,44 +42,21 @@ fold_start() {
 	# megaflow that only the first packets of each connection hit.
 	fp_sb_vsctl set Open_vSwitch . other_config:max-idle=120000
 	fp_sb_vm_start vm0 --capture "$FP_SB_DIR/vm0.pcap" --inject
-	fp_sb_add_phy_bridge br-phy "$cidr" 02:00:00:00:00:01
-	fp_sb_add_bridge br-int
-	fp_sb_add_vxlan_port br-int vxlan0 "$FOLD_REMOTE" 100 10
-	fp_sb_add_vhu_port br-int vhu0 vm0 20
-	fp_sb_add_inject_port br-phy dpdk0 --capture "$FP_SB_DIR/uplink.pcap" 1
-	# Where the remote VTEP is, so that egress traffic is encapsulated and
-	# switched without ARP or flooding.
-	fp_sb_appctl tnl/neigh/set br-phy "$FOLD_REMOTE" 02:00:00:00:00:02 \
-		> /dev/null || fp_die "cannot set the remote VTEP's MAC"
-	fp_sb_appctl fdb/add br-phy dpdk0 0 02:00:00:00:00:02 > /dev/null ||
-		fp_die "cannot add the remote VTEP to br-phy's FDB"
+	fp_sb_tenant_network inject --vm vm0 \
+		--capture "$FP_SB_DIR/uplink.pcap" "$@"
 }
 
 # Replaces the flows of br-int with those on stdin (ovs-ofctl add-flows).
 fold_flows() {
-	fp_sb_ofctl del-flows br-int
-	fp_sb_ofctl add-flows br-int - || fp_die "cannot add flows to br-int"
+	fp_sb_set_flows br-int
 }
 
 # Installs the security group: from the tunnel (table 1) and from the VM
-# (table 2), conntrack in zone 1, allow established, commit new, drop the
-# rest.
+# (table 2), IPv4 and IPv6, conntrack in zone 1, allow established, commit
+# new, drop the rest. The tests that change it take its +est rule of table
+# 1 to be "table=1,priority=100,ct_state=+trk+est".
 fold_security_group() {
-	fold_flows <<-'FLOWS'
-		table=0,priority=100,in_port=10,ip,ct_state=-trk,actions=ct(zone=1,table=1)
-		table=0,priority=100,in_port=10,ipv6,ct_state=-trk,actions=ct(zone=1,table=1)
-		table=0,priority=100,in_port=20,ip,ct_state=-trk,actions=ct(zone=1,table=2)
-		table=0,priority=100,in_port=20,ipv6,ct_state=-trk,actions=ct(zone=1,table=2)
-		table=0,priority=0,actions=drop
-		table=1,priority=100,ip,ct_state=+trk+new,actions=ct(commit,zone=1),output:20
-		table=1,priority=100,ipv6,ct_state=+trk+new,actions=ct(commit,zone=1),output:20
-		table=1,priority=100,ct_state=+trk+est,actions=output:20
-		table=1,priority=0,actions=drop
-		table=2,priority=100,ip,ct_state=+trk+new,actions=ct(commit,zone=1),output:10
-		table=2,priority=100,ipv6,ct_state=+trk+new,actions=ct(commit,zone=1),output:10
-		table=2,priority=100,ct_state=+trk+est,actions=output:10
-		table=2,priority=0,actions=drop
-		FLOWS
+	fp_sb_security_group --egress --ipv6
 }
 
 # Sends a pcap into the uplink and waits until vm0 has received 'expect'
@@ -97,7 +65,7 @@ fold_security_group() {
 fold_ingress() {
 	local pcap=$1 n
 
-	n=${2:-$("$FP_SB_TOOLS/fp-pcap" count "$pcap")}
+	n=${2:-$(fp_sb_pcap_frames "$pcap")}
 	fp_sb_inject dpdk0 "$pcap" > /dev/null
 	FOLD_VM_RX=$((FOLD_VM_RX + n))
 	fp_sb_wait_vm_rx vm0 "$FOLD_VM_RX" 30
@@ -109,7 +77,7 @@ fold_ingress() {
 fold_egress() {
 	local pcap=$1 n
 
-	n=${2:-$("$FP_SB_TOOLS/fp-pcap" count "$pcap")}
+	n=${2:-$(fp_sb_pcap_frames "$pcap")}
 	fp_sb_vm_inject vm0 "$pcap" > /dev/null
 	FOLD_UPLINK_TX=$((FOLD_UPLINK_TX + n))
 	fp_wait_for 30 "dpdk0 to send $FOLD_UPLINK_TX packets" \
@@ -127,22 +95,35 @@ fold_uplink_sent() {
 fold_two_phases() {
 	local dir=$1 pcap=$2 streams=$3
 
-	"$FP_SB_TOOLS/fp-pcap" slice "$pcap" "$pcap.1" 0 "$streams" > /dev/null
-	"$FP_SB_TOOLS/fp-pcap" slice "$pcap" "$pcap.2" "$streams" > /dev/null
+	fp_sb_pcap_slice "$pcap" "$pcap.1" 0 "$streams"
+	fp_sb_pcap_slice "$pcap" "$pcap.2" "$streams"
 	"fold_$dir" "$pcap.1"
 	"fold_$dir" "$pcap.2"
 }
 
 # Prints a counter of fold/show, summed over PMDs: hits, misses, inserts,
-# "guard failures", invalidations, streams.
+# "guard failures", invalidations, streams. It asks the running sandbox, or
+# reads FILE, a fold/show that fold_save kept. Prints nothing, and fails,
+# if fold/show has no such counter.
+# Usage: fold_stat COUNTER [FILE]
 fold_stat() {
-	fp_sb_appctl fold/show | awk -v k="$1" '
+	if [ -n "${2:-}" ]; then
+		cat "$2"
+	else
+		fp_sb_appctl fold/show
+	fi | awk -v k="$1" '
 		index($0, "  " k ":") == 1 {
 			split($0, f, ": ")
 			split(f[2], v, " ")
 			sum += v[1]
+			n++
 		}
-		END { print sum + 0 }'
+		END { if (n) print sum; else exit 1 }'
+}
+
+# fold/offload-show, with its arguments ([--streams] [PORT]).
+fold_offload_show() {
+	fp_sb_appctl fold/offload-show "$@"
 }
 
 # Saves what a run did into DIR: the frames vm0 and the uplink received,

@@ -15,6 +15,13 @@
 #   fp_sb_add_vhu_port br-int vhu0 vm0 20
 #   fp_sb_add_pcap_port br-phy dpdk0 traffic.pcap
 #
+# or, for the VXLAN tenant network that the tests, the demo and the
+# benchmarks share, with its conntrack security group:
+#
+#   fp_sb_vm_start vm0 --capture "$FP_SB_DIR/vm0.pcap"
+#   fp_sb_tenant_network inject --vm vm0
+#   fp_sb_security_group
+#
 # fp_sb_start installs an EXIT trap that tears down everything the sandbox
 # started, by PID, whether the script succeeds or fails: the daemons, the
 # VMs, the namespace, the sockets, the DPDK runtime directories and the
@@ -738,6 +745,217 @@ fp_sb_wait_vm_rx() {
 
 fp_sb_vm_rx_at_least() {
 	[ "$(fp_sb_vm_stat "$1" ipackets)" -ge "$2" ]
+}
+
+# ---------------------------------------------------------------------------
+# Pcap files (tests/ovs/fp-pcap).
+
+# Prints the number of frames in a pcap file.
+# Usage: fp_sb_pcap_frames PCAP
+fp_sb_pcap_frames() {
+	"$FP_SB_TOOLS/fp-pcap" count "$1"
+}
+
+# Writes COUNT frames of a pcap file (all the rest without COUNT), from
+# frame START on (the first is 0), to OUT.
+# Usage: fp_sb_pcap_slice PCAP OUT START [COUNT]
+fp_sb_pcap_slice() {
+	"$FP_SB_TOOLS/fp-pcap" slice "$1" "$2" "$3" ${4:+"$4"} > /dev/null ||
+		fp_die "cannot slice $1"
+}
+
+# ---------------------------------------------------------------------------
+# The VXLAN tenant network and its security group.
+
+# The tenant network's VTEPs, set by fp_sb_tenant_network: the local one on
+# br-phy's tap and the remote one, behind the uplink.
+FP_SB_VTEP=172.31.1.1
+FP_SB_REMOTE=172.31.1.2
+FP_SB_VTEP_MAC=02:00:00:00:00:01
+FP_SB_REMOTE_MAC=02:00:00:00:00:02
+
+# Builds the VXLAN tenant network of the tests, the demo and the benchmarks
+# in the running sandbox:
+#
+#   uplink dpdk0 (ofport 1) -- br-phy (local VTEP) -- tnl_pop/tnl_push --
+#   br-int: vxlan0 (ofport 10, VNI 100) ... the VM's port (ofport 20)
+#
+# UPLINK_KIND says what dpdk0 is:
+#   inject   an inject port (fp_sb_add_inject_port): traffic arrives when
+#            the caller sends it with fp_sb_inject dpdk0
+#   eswitch  the uplink of the test e-switch (start the sandbox with
+#            FP_SB_PLUGIN=$FP_ESWITCH); the VM's port is then vf0, the
+#            representor of VF 0
+#   none     no uplink: the caller adds it (a pcap replay starts the moment
+#            its port exists, so it comes after the flows)
+# Options:
+#   --vm VM          the VM behind the VM's port: with inject or none, a VM
+#                    already started (fp_sb_vm_start, fp_sb_gen_start) that
+#                    gets a vhost-user port; with eswitch, one this starts
+#                    on vf0's VF (fp_sb_vf_vm_start). Without --vm, no VM's
+#                    port is added with inject or none.
+#   --vm-port PORT   the VM's port's name [vhu0; vf0 with eswitch]
+#   --capture FILE   inject: what OVS sends out of dpdk0 is written to FILE
+#   --devargs ARGS   eswitch: more devargs of the uplink (reject=...)
+#   --ipv6-underlay  VTEPs fd00:31::1/64 and fd00:31::2, not 172.31.1.1/24
+#                    and 172.31.1.2
+#   --no-remote      no neighbour or FDB entry for the remote VTEP (the
+#                    network then carries ingress traffic only)
+# Unless --no-remote, the remote VTEP's MAC goes into OVS's tunnel neighbour
+# table and, when there is an uplink, br-phy's FDB sends it to dpdk0, so
+# that egress traffic is encapsulated and switched without ARP or flooding
+# (fp_sb_tenant_fdb points it at another port). Returns once every port is
+# up, with FP_SB_VTEP and FP_SB_REMOTE set.
+# Usage: fp_sb_tenant_network inject|eswitch|none [OPTIONS]
+fp_sb_tenant_network() {
+	local kind=$1 vm= vm_port= capture= devargs= remote=1 cidr
+
+	shift
+	FP_SB_VTEP=172.31.1.1
+	FP_SB_REMOTE=172.31.1.2
+	cidr=$FP_SB_VTEP/24
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--vm) vm=$2; shift ;;
+		--vm-port) vm_port=$2; shift ;;
+		--capture) capture=$2; shift ;;
+		--devargs) devargs=$2; shift ;;
+		--ipv6-underlay)
+			FP_SB_VTEP=fd00:31::1
+			FP_SB_REMOTE=fd00:31::2
+			cidr=$FP_SB_VTEP/64
+			;;
+		--no-remote) remote= ;;
+		*) fp_die "fp_sb_tenant_network: unknown option $1" ;;
+		esac
+		shift
+	done
+	fp_sb_add_phy_bridge br-phy "$cidr" "$FP_SB_VTEP_MAC"
+	fp_sb_add_bridge br-int
+	fp_sb_add_vxlan_port br-int vxlan0 "$FP_SB_REMOTE" 100 10
+	case $kind in
+	inject|none)
+		[ -z "$vm" ] || fp_sb_add_vhu_port br-int "${vm_port:-vhu0}" "$vm" 20
+		[ "$kind" = none ] ||
+			fp_sb_add_inject_port br-phy dpdk0 ${capture:+--capture "$capture"} 1
+		;;
+	eswitch)
+		fp_sb_add_eswitch_port br-phy dpdk0 uplink 1 "$devargs"
+		fp_sb_add_eswitch_port br-int "${vm_port:-vf0}" rep:0 20
+		[ -z "$vm" ] || fp_sb_vf_vm_start "$vm" "${vm_port:-vf0}"
+		;;
+	*)
+		fp_die "fp_sb_tenant_network: unknown uplink kind '$kind' (inject, eswitch or none)"
+		;;
+	esac
+	[ -n "$remote" ] || return 0
+	fp_sb_appctl tnl/neigh/set br-phy "$FP_SB_REMOTE" "$FP_SB_REMOTE_MAC" \
+		> /dev/null || fp_die "cannot set the remote VTEP's MAC"
+	[ "$kind" = none ] || fp_sb_tenant_fdb dpdk0
+}
+
+# br-phy's FDB sends the remote VTEP's MAC to PORT, a port of br-phy: where
+# the tenant network's egress traffic leaves.
+# Usage: fp_sb_tenant_fdb PORT
+fp_sb_tenant_fdb() {
+	fp_sb_appctl fdb/add br-phy "$1" 0 "$FP_SB_REMOTE_MAC" > /dev/null ||
+		fp_die "cannot add the remote VTEP to br-phy's FDB"
+}
+
+# Replaces the flows of a bridge with those on stdin (ovs-ofctl add-flows).
+# Usage: fp_sb_set_flows BRIDGE
+fp_sb_set_flows() {
+	fp_sb_ofctl del-flows "$1"
+	fp_sb_ofctl add-flows "$1" - || fp_die "cannot add flows to $1"
+}
+
+# Installs a security group on br-int of the tenant network, in the style
+# of OVS's (Neutron's) firewall driver, in place of br-int's flows. IP
+# packets from the tunnel (vxlan0, ofport 10) go through conntrack in zone
+# 1 to table 1; there new connections are committed, and they and
+# established ones go on to the VM (ofport 20); anything else is dropped.
+# Options:
+#   --egress        also packets from the VM, through zone 1 to table 2,
+#                   out to the tunnel
+#   --ipv6          IPv6 too, alongside IPv4 (otherwise only IPv4 is let
+#                   through); the +est rules then match either family
+#   --allow-port P  only TCP opens connections: from the tunnel, only to
+#                   port P; from the VM (--egress), to any port
+#   --drop-invalid  +inv packets are dropped by a rule of their own, which
+#                   counts them (without it the priority-0 rule drops them)
+#   --est-first     the +est rule outranks the others: priorities 100
+#                   (+est), 90 (+new), 80 (+inv); otherwise 100 for +new and
+#                   +est alike, 90 for +inv
+#   --nat-dst IP    destination NAT: new connections from the tunnel are
+#                   committed with nat(dst=IP), and ct(nat) undoes it
+#   --two-zones     from the tunnel, zone 1 (table 1) and then zone 2
+#                   (table 2), each committing new connections; the rules
+#                   match their ct_zone. Not with --egress.
+# The same options give the same rules, in the same order.
+# Usage: fp_sb_security_group [OPTIONS]
+fp_sb_security_group() {
+	local egress= port= inv= nat= zones=1 est_first= fams=(ip) in fam
+
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--egress) egress=1 ;;
+		--ipv6) fams+=(ipv6) ;;
+		--allow-port) port=$2; shift ;;
+		--drop-invalid) inv=1 ;;
+		--est-first) est_first=1 ;;
+		--nat-dst) nat=$2; shift ;;
+		--two-zones) zones=2 ;;
+		*) fp_die "fp_sb_security_group: unknown option $1" ;;
+		esac
+		shift
+	done
+	[ -z "$egress" ] || [ $zones = 1 ] ||
+		fp_die "fp_sb_security_group: --two-zones and --egress both use table 2"
+	{
+		for in in 10 ${egress:+20}; do
+			for fam in "${fams[@]}"; do
+				echo "table=0,priority=100,in_port=$in,$fam,ct_state=-trk,actions=ct(zone=1${nat:+,nat},table=$((in == 10 ? 1 : 2)))"
+			done
+		done
+		echo "table=0,priority=0,actions=drop"
+		if [ $zones = 2 ]; then
+			fp_sb_sg_table 1 1 ingress "ct(zone=2,table=2)"
+			fp_sb_sg_table 2 2 ingress output:20
+		else
+			fp_sb_sg_table 1 1 ingress output:20
+			[ -z "$egress" ] || fp_sb_sg_table 2 1 egress output:10
+		fi
+	} | fp_sb_set_flows br-int
+}
+
+# Prints the rules of one table of fp_sb_security_group, with its options
+# (its local variables): TABLE, the conntrack ZONE the packets come from,
+# their direction, and the ACTION that passes a packet on.
+# Usage: fp_sb_sg_table TABLE ZONE ingress|egress ACTION
+fp_sb_sg_table() {
+	local table=$1 zone=$2 dir=$3 next=$4 p_new=100 p_inv=90 zmatch= est=
+	local commit="ct(commit,zone=$2)" fam match new=()
+
+	[ -z "$est_first" ] || { p_new=90; p_inv=80; }
+	[ $zones = 1 ] || zmatch=,ct_zone=$zone
+	[ -z "$nat" ] || [ "$dir" = egress ] ||
+		commit="ct(commit,zone=$zone,nat(dst=$nat))"
+	# One +est rule for all the families tracked.
+	[ ${#fams[@]} -gt 1 ] || est=ip,
+	for fam in "${fams[@]}"; do
+		match=$fam
+		if [ -n "$port" ]; then
+			match=$([ "$fam" = ip ] && echo tcp || echo tcp6)
+			[ "$dir" = egress ] || match+=",tp_dst=$port"
+		fi
+		new+=("table=$table,priority=$p_new,$match,ct_state=+trk+new$zmatch,actions=$commit,$next")
+	done
+	[ -n "$est_first" ] || printf '%s\n' "${new[@]}"
+	echo "table=$table,priority=100,${est}ct_state=+trk+est$zmatch,actions=$next"
+	[ -z "$est_first" ] || printf '%s\n' "${new[@]}"
+	[ -z "$inv" ] ||
+		echo "table=$table,priority=$p_inv,ct_state=+trk+inv,actions=drop"
+	echo "table=$table,priority=0,actions=drop"
 }
 
 # ---------------------------------------------------------------------------

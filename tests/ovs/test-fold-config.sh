@@ -25,10 +25,6 @@ show() {
 	fp_sb_appctl fold/show
 }
 
-streams_now() {
-	show | awk '/^  streams:/ {print $2}'
-}
-
 fp_check "fold/show gives the defaults" grep -q \
 	"^fold-enable=true fold-max-streams=131072 fold-insert-after=2$" \
 	<<< "$(show)"
@@ -64,7 +60,7 @@ pcap=$FP_SB_DIR/traffic.pcap
 "$FP_STREAMGEN" --streams $streams --packets $packets --proto tcp \
 	--out "$pcap" > /dev/null
 fold_two_phases ingress "$pcap" $streams
-fp_check_eq "fold/show counts the streams" $streams "$(streams_now)"
+fp_check_eq "fold/show counts the streams" $streams "$(fold_stat streams)"
 dump=$(fp_sb_appctl fold/dump)
 echo "$dump" | head -6
 fp_check_eq "fold/dump shows every stream" $streams \
@@ -81,7 +77,7 @@ fp_check_eq "fold/dump -n limits the streams shown" 2 \
 	"$(fp_sb_appctl fold/dump -n 2 | grep -c '^  stream ')"
 fp_check "fold/flush says what it flushed" grep -q "flushed $streams streams" \
 	<<< "$(fp_sb_appctl fold/flush)"
-fp_check_eq "and the cache is empty" 0 "$(streams_now)"
+fp_check_eq "and the cache is empty" 0 "$(fold_stat streams)"
 
 # Resizing.
 fp_sb_vsctl set Open_vSwitch . other_config:fold-max-streams=2048
@@ -94,10 +90,8 @@ echo "ok - fold-max-streams resizes the cache"
 more=$FP_SB_DIR/more.pcap
 "$FP_STREAMGEN" --streams $streams --packets $((3 * packets)) --proto tcp \
 	--out "$more" > /dev/null
-"$FP_SB_TOOLS/fp-pcap" slice "$more" "$more.1" $((streams * packets)) \
-	$((streams * packets)) > /dev/null
-"$FP_SB_TOOLS/fp-pcap" slice "$more" "$more.2" $((2 * streams * packets)) \
-	> /dev/null
+fp_sb_pcap_slice "$more" "$more.1" $((streams * packets)) $((streams * packets))
+fp_sb_pcap_slice "$more" "$more.2" $((2 * streams * packets))
 fp_sb_vsctl set Open_vSwitch . other_config:fold-enable=false
 fp_wait_for 10 "folding to stop" sh -c \
 	"$FP_SB_APPCTL -t $FP_SB_DIR/ovs-vswitchd.ctl fold/show | grep -q 'folding is off'" ||

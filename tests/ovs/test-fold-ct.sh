@@ -21,10 +21,6 @@ case=${1:?flush, fin or rst}
 streams=8
 packets=6
 
-slice() {
-	"$FP_SB_TOOLS/fp-pcap" slice "$1" "$2" "$3" "$4" > /dev/null
-}
-
 fold_scenario() {
 	local mode=$1 fwd rev k
 
@@ -36,8 +32,9 @@ fold_scenario() {
 	if [ "$case" = flush ]; then
 		"$FP_STREAMGEN" --streams $streams --packets $((2 * packets)) \
 			--proto tcp --out "$fwd" > /dev/null
-		slice "$fwd" "$fwd.a" 0 $((streams * packets))
-		slice "$fwd" "$fwd.b" $((streams * packets)) $((streams * packets))
+		fp_sb_pcap_slice "$fwd" "$fwd.a" 0 $((streams * packets))
+		fp_sb_pcap_slice "$fwd" "$fwd.b" $((streams * packets)) \
+			$((streams * packets))
 		fold_two_phases ingress "$fwd.a" $streams
 		fp_sb_appctl dpctl/flush-conntrack > /dev/null
 		fp_check_eq "$mode: the conntrack table is empty" 0 "$(fp_sb_ct_count)"
@@ -53,8 +50,8 @@ fold_scenario() {
 	"$FP_STREAMGEN" --streams $streams --packets $packets --proto tcp \
 		--tcp-handshake --out /dev/null --reverse "$rev" > /dev/null
 	for k in $(seq 0 $((packets - 1))); do
-		slice "$fwd" "$fwd.$k" $((k * streams)) $streams
-		slice "$rev" "$rev.$k" $((k * streams)) $streams
+		fp_sb_pcap_slice "$fwd" "$fwd.$k" $((k * streams)) $streams
+		fp_sb_pcap_slice "$rev" "$rev.$k" $((k * streams)) $streams
 		if [ "$case" = rst ] && [ $k = $((packets - 1)) ]; then
 			# The remote VM resets instead of closing; nobody answers.
 			"$FP_SB_TOOLS/fp-pcap" rewrite "$fwd.$k" "$fwd.$k.rst" tcp-rst \
@@ -79,15 +76,15 @@ fp_sb_require_env
 fold_runs "ct-$case" off on
 
 fold_same "$FOLD_RESULTS/off" "$FOLD_RESULTS/on"
-hits=$(awk '/^  hits:/ {print $2}' "$FOLD_RESULTS/on/fold-show")
-guard=$(awk '/guard failures:/ {print $3}' "$FOLD_RESULTS/on/fold-show")
+hits=$(fold_stat hits "$FOLD_RESULTS/on/fold-show")
+guard=$(fold_stat "guard failures" "$FOLD_RESULTS/on/fold-show")
 fp_check "$case: with folding on, packets were folded ($hits)" \
-	test "${hits:-0}" -gt 0
+	test "$hits" -gt 0
 echo "$case: guard failures with folding on: $guard"
 case $case in
 flush)
 	fp_check "flush: the guard sent the changed streams back to the pipeline" \
-		test "${guard:-0}" -gt 0
+		test "$guard" -gt 0
 	;;
 fin|rst)
 	fp_check_eq "$case: every connection is closed, with folding on" \

@@ -27,14 +27,11 @@ fold_scenario() {
 	pcap=$FP_SB_DIR/traffic.pcap
 	"$FP_STREAMGEN" --streams $streams --packets $packets --proto tcp \
 		--out "$pcap" > /dev/null
-	slice() {
-		"$FP_SB_TOOLS/fp-pcap" slice "$pcap" "$FP_SB_DIR/$1.pcap" "$2" ${3:+"$3"} > /dev/null
-	}
-	slice learn 0 $k
-	slice paused $k $k
-	slice after $((2 * k)) $k
-	slice relearn $((3 * k)) $k
-	slice live $((4 * k))
+	fp_sb_pcap_slice "$pcap" "$FP_SB_DIR/learn.pcap" 0 $k
+	fp_sb_pcap_slice "$pcap" "$FP_SB_DIR/paused.pcap" $k $k
+	fp_sb_pcap_slice "$pcap" "$FP_SB_DIR/after.pcap" $((2 * k)) $k
+	fp_sb_pcap_slice "$pcap" "$FP_SB_DIR/relearn.pcap" $((3 * k)) $k
+	fp_sb_pcap_slice "$pcap" "$FP_SB_DIR/live.pcap" $((4 * k))
 
 	fold_two_phases ingress "$FP_SB_DIR/learn.pcap" $streams
 
@@ -61,14 +58,14 @@ fold_scenario() {
 	FOLD_VM_RX=$vm_rx
 	fold_ingress "$FP_SB_DIR/relearn.pcap"
 	before=$(fp_sb_vm_stat vm0 ipackets)
-	total=$(( $(fp_sb_iface_stat dpdk0 rx_packets) + $(fp_sb_pcap_frames live) ))
+	total=$(( $(fp_sb_iface_stat dpdk0 rx_packets) + $(fp_sb_pcap_frames "$FP_SB_DIR/live.pcap") ))
 	fp_sb_netns "$FP_SB_TOOLS/fp-pcap" inject "$(fp_sb_vsctl get Interface \
 		dpdk0 external_ids:fp-inject | tr -d '"')" "$FP_SB_DIR/live.pcap" 10 \
 		> /dev/null &
 	injector=$!
 	fp_sb_on_exit "kill $injector 2> /dev/null"
 	fp_wait_for 30 "half the live traffic" fp_sb_vm_rx_at_least vm0 \
-		$((before + $(fp_sb_pcap_frames live) / 2)) ||
+		$((before + $(fp_sb_pcap_frames "$FP_SB_DIR/live.pcap") / 2)) ||
 		fp_die "the live traffic did not flow"
 	at_change=$(fp_sb_vm_stat vm0 ipackets)
 	fp_sb_ofctl mod-flows --strict br-int \
@@ -85,18 +82,14 @@ fold_scenario() {
 	fold_save "$FOLD_RESULTS/$mode"
 }
 
-fp_sb_pcap_frames() {
-	"$FP_SB_TOOLS/fp-pcap" count "$FP_SB_DIR/$1.pcap"
-}
-
 fp_sb_require_env
 fold_runs deny off on
 
 off=$(cat "$FOLD_RESULTS/off.leak")
 on=$(cat "$FOLD_RESULTS/on.leak")
 echo "leak after the rule change, traffic at ~10 kpps: folding off $off, folding on $on packets"
-hits=$(awk '/^  hits:/ {print $2}' "$FOLD_RESULTS/on/fold-show")
+hits=$(fold_stat hits "$FOLD_RESULTS/on/fold-show")
 fp_check "the run with folding on folded traffic ($hits hits)" \
-	test "${hits:-0}" -gt 0
+	test "$hits" -gt 0
 fp_check "its streams were invalidated by the rule change" \
 	grep -qE "invalidations: [1-9]" "$FOLD_RESULTS/on/fold-show"

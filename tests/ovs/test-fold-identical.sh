@@ -38,9 +38,9 @@ fold_scenario() {
 fp_sb_require_env
 fold_runs "identical-$dir" off on
 
-hits=$(awk '/^  hits:/ {print $2}' "$FOLD_RESULTS/on/fold-show")
+hits=$(fold_stat hits "$FOLD_RESULTS/on/fold-show")
 fp_check "with folding on, most packets were folded ($hits)" \
-	test "${hits:-0}" -ge $((streams * packets / 2))
+	test "$hits" -ge $((streams * packets / 2))
 fp_check "with folding off, nothing was folded" \
 	grep -q "fold-enable=false" "$FOLD_RESULTS/off/fold-show"
 fold_same "$FOLD_RESULTS/off" "$FOLD_RESULTS/on"

@@ -11,12 +11,8 @@
 streams=8
 packets=16
 
-streams_now() {
-	fp_sb_appctl fold/show | awk '/^  streams:/ {print $2}'
-}
-
 fold_empty() {
-	[ "$(streams_now)" = 0 ]
+	[ "$(fold_stat streams)" = 0 ]
 }
 
 fp_sb_require_env
@@ -25,11 +21,11 @@ fold_security_group
 pcap=$FP_SB_DIR/traffic.pcap
 "$FP_STREAMGEN" --streams $streams --packets $((2 * packets)) --proto tcp \
 	--out "$pcap" > /dev/null
-"$FP_SB_TOOLS/fp-pcap" slice "$pcap" "$pcap.a" 0 $((streams * packets)) > /dev/null
-"$FP_SB_TOOLS/fp-pcap" slice "$pcap" "$pcap.b" $((streams * packets)) > /dev/null
+fp_sb_pcap_slice "$pcap" "$pcap.a" 0 $((streams * packets))
+fp_sb_pcap_slice "$pcap" "$pcap.b" $((streams * packets))
 
 fold_two_phases ingress "$pcap.a" $streams
-fp_check_eq "the streams are folded" $streams "$(streams_now)"
+fp_check_eq "the streams are folded" $streams "$(fold_stat streams)"
 
 # Port deletion.
 vm_rx=$(fp_sb_vm_stat vm0 ipackets)
@@ -51,10 +47,10 @@ fp_sb_vm_stop vm0
 fp_sb_vm_start vm1 --capture "$FP_SB_DIR/vm1.pcap"
 fp_sb_add_vhu_port br-int vhu1 vm1 20
 fold_security_group
-"$FP_SB_TOOLS/fp-pcap" slice "$pcap" "$pcap.c" 0 > /dev/null
+fp_sb_pcap_slice "$pcap" "$pcap.c" 0
 fp_sb_inject dpdk0 "$pcap.c" > /dev/null
 fp_sb_wait_vm_rx vm1 $((2 * streams * packets)) 30
-fp_check "the streams are folded again" test "$(streams_now)" -gt 0
+fp_check "the streams are folded again" test "$(fold_stat streams)" -gt 0
 fp_sb_vsctl del-br br-int
 fp_wait_for 10 "the fold cache to empty" fold_empty ||
 	fp_die "streams survived the deletion of br-int: $(fp_sb_appctl fold/show)"

@@ -39,26 +39,11 @@ esac
 flows() {
 	case $shape in
 	two-zones)
-		fold_flows <<-'FLOWS'
-		table=0,priority=100,in_port=10,ip,ct_state=-trk,actions=ct(zone=1,table=1)
-		table=0,priority=0,actions=drop
-		table=1,priority=100,ip,ct_state=+trk+new,ct_zone=1,actions=ct(commit,zone=1),ct(zone=2,table=2)
-		table=1,priority=100,ip,ct_state=+trk+est,ct_zone=1,actions=ct(zone=2,table=2)
-		table=1,priority=0,actions=drop
-		table=2,priority=100,ip,ct_state=+trk+new,ct_zone=2,actions=ct(commit,zone=2),output:20
-		table=2,priority=100,ip,ct_state=+trk+est,ct_zone=2,actions=output:20
-		table=2,priority=0,actions=drop
-		FLOWS
+		fp_sb_security_group --two-zones
 		;;
 	nat)
 		# Traffic to the virtual IP 10.1.0.1 reaches the VM at 10.1.0.99.
-		fold_flows <<-'FLOWS'
-		table=0,priority=100,in_port=10,ip,ct_state=-trk,actions=ct(zone=1,nat,table=1)
-		table=0,priority=0,actions=drop
-		table=1,priority=100,ip,ct_state=+trk+new,actions=ct(commit,zone=1,nat(dst=10.1.0.99)),output:20
-		table=1,priority=100,ip,ct_state=+trk+est,actions=output:20
-		table=1,priority=0,actions=drop
-		FLOWS
+		fp_sb_security_group --nat-dst 10.1.0.99
 		;;
 	*)
 		fold_security_group
@@ -80,9 +65,9 @@ fold_scenario() {
 fp_sb_require_env
 fold_runs "shape-$shape" off on
 
-hits=$(awk '/^  hits:/ {print $2}' "$FOLD_RESULTS/on/fold-show")
+hits=$(fold_stat hits "$FOLD_RESULTS/on/fold-show")
 fp_check "$shape: with folding on, most packets were folded ($hits)" \
-	test "${hits:-0}" -ge $((streams * packets / 2))
+	test "$hits" -ge $((streams * packets / 2))
 fold_same "$FOLD_RESULTS/off" "$FOLD_RESULTS/on"
 case $shape in
 two-zones)

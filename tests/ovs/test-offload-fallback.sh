@@ -15,12 +15,8 @@
 streams=8
 packets=24
 
-offload_show() {
-	fp_sb_appctl fold/offload-show "$@"
-}
-
 offload_failures() {
-	offload_show dpdk0 | sed -n "s/^    $1: \([0-9]*\) (last: .*/\1/p"
+	fold_offload_show dpdk0 | sed -n "s/^    $1: \([0-9]*\) (last: .*/\1/p"
 }
 
 offload_failures_are() {
@@ -33,18 +29,18 @@ fp_sb_vsctl set Open_vSwitch . other_config:fold-offload=true \
 	other_config:fold-offload-min-packets=4
 fp_check_eq "fold-offload without hw-offload is off" \
 	"fold offload: off: other_config:hw-offload is not true" \
-	"$(offload_show | head -n 1)"
+	"$(fold_offload_show | head -n 1)"
 fp_sb_vsctl set Open_vSwitch . other_config:hw-offload=true
 fp_wait_for 10 "fold offload to be on" \
 	eval '[ "$(fp_sb_appctl fold/offload-show | head -n 1)" = "fold offload: on" ]' ||
-	fp_die "fold offload did not turn on: $(offload_show)"
+	fp_die "fold offload did not turn on: $(fold_offload_show)"
 
 fp_sb_vsctl set Open_vSwitch . other_config:fold-offload-min-packets=lots
 fp_check_eq "a bad policy value is listed, the old one stays" \
 	"fold-offload-min-packets: 'lots' is not an integer from 1 to 1000000000; keeping 4" \
-	"$(offload_show | grep "fold-offload-min-packets:" | sed 's/^ *//')"
+	"$(fold_offload_show | grep "fold-offload-min-packets:" | sed 's/^ *//')"
 fp_check_eq "the policy line shows the value in force" 1 \
-	"$(offload_show | grep -c '^  policy: min-packets 4, ')"
+	"$(fold_offload_show | grep -c '^  policy: min-packets 4, ')"
 
 pcap=$FP_SB_DIR/traffic.pcap
 "$FP_STREAMGEN" --streams $streams --packets $packets --proto tcp \
@@ -54,12 +50,12 @@ echo "ok - the VM received all $((streams * packets)) packets"
 
 fp_wait_for 10 "$streams refusals for the ports" \
 	offload_failures_are port $streams ||
-	fp_die "expected $streams refusals for the ports: $(offload_show)"
+	fp_die "expected $streams refusals for the ports: $(fold_offload_show)"
 echo "ok - each of the $streams streams was offered once and refused for its ports"
 fp_check_eq "the reason names the ports" 1 \
-	"$(offload_show dpdk0 | grep -c 'dpdk0 and vhu0 are not ports of one e-switch')"
+	"$(fold_offload_show dpdk0 | grep -c 'dpdk0 and vhu0 are not ports of one e-switch')"
 fp_check_eq "no rule is installed or pending" 1 \
-	"$(offload_show dpdk0 | grep -c 'rules installed: 0, pending: 0, created: 0')"
+	"$(fold_offload_show dpdk0 | grep -c 'rules installed: 0, pending: 0, created: 0')"
 fp_check_eq "fold/show counts the offers" 1 \
 	"$(fp_sb_appctl fold/show | grep -c "offload: 0 streams offered now, $streams in total")"
 echo "ok - streams offered: $(fold_stat hits) fold hits so far"
@@ -76,9 +72,9 @@ fp_sb_appctl fold/flush > /dev/null
 fold_ingress "$FP_SB_DIR/traffic.pcap.2"
 fp_wait_for 10 "$streams refusals for the meter" \
 	offload_failures_are metered $streams ||
-	fp_die "expected $streams refusals for the meter: $(offload_show)"
+	fp_die "expected $streams refusals for the meter: $(fold_offload_show)"
 fp_check_eq "the reason names the metered port" 1 \
-	"$(offload_show dpdk0 | grep -c 'metered: .*vhu0 has a software meter')"
+	"$(fold_offload_show dpdk0 | grep -c 'metered: .*vhu0 has a software meter')"
 fp_check_eq "an unknown option is an error" \
 	"unknown option '--bogus' (try --streams)" \
 	"$(fp_sb_appctl fold/offload-show --bogus 2>&1 | head -n 1)"

@@ -35,13 +35,9 @@ packets=120
 learn=16
 min_packets=8
 
-offload_show() {
-	fp_sb_appctl fold/offload-show "$@"
-}
-
 # Usage: offload_field FIELD [PORT]
 offload_field() {
-	offload_show "${2:-dpdk0}" | sed -n "s/.*$1: \([0-9]*\).*/\1/p" | head -n 1
+	fold_offload_show "${2:-dpdk0}" | sed -n "s/.*$1: \([0-9]*\).*/\1/p" | head -n 1
 }
 
 # Usage: offload_field_is FIELD VALUE [PORT]
@@ -56,22 +52,9 @@ offload_start() {
 	fp_sb_vsctl set Open_vSwitch . other_config:max-idle=120000 \
 		other_config:hw-offload=true other_config:fold-offload=true \
 		other_config:fold-offload-min-packets=$min_packets
-	fp_sb_add_phy_bridge br-phy "$FOLD_VTEP/24" 02:00:00:00:00:01
-	fp_sb_add_bridge br-int
-	fp_sb_add_vxlan_port br-int vxlan0 "$FOLD_REMOTE" 100 10
-	fp_sb_add_eswitch_port br-phy dpdk0 uplink 1 "${2:-}"
-	fp_sb_add_eswitch_port br-int vf0 rep:0 20
-	fp_sb_vf_vm_start vm0 vf0
-	fp_sb_appctl tnl/neigh/set br-phy "$FOLD_REMOTE" 02:00:00:00:00:02 \
-		> /dev/null || fp_die "cannot set the remote VTEP's MAC"
-	fp_sb_appctl fdb/add br-phy dpdk0 0 02:00:00:00:00:02 > /dev/null ||
-		fp_die "cannot add the remote VTEP to br-phy's FDB"
+	fp_sb_tenant_network eswitch --vm vm0 --devargs "${2:-}"
 	fold_security_group
 	FOLD_VM_RX=0
-}
-
-slice() {
-	"$FP_SB_TOOLS/fp-pcap" slice "$pcap" "$FP_SB_DIR/$1.pcap" "$2" ${3:+"$3"} > /dev/null
 }
 
 # Packets the +est rule of a table counted: 1 from the tunnel, 2 from the VM.
@@ -134,26 +117,27 @@ fp_sb_vsctl set Open_vSwitch . other_config:fold-offload-age=60
 pcap=$FP_SB_DIR/traffic.pcap
 "$FP_STREAMGEN" --streams $streams --packets $packets --proto tcp \
 	--out "$pcap" --reverse "$FP_SB_DIR/answers.pcap" > /dev/null
-slice learn 0 $((streams * learn))
-slice hw $((streams * learn)) $((streams * 80))
-slice late $((streams * (learn + 80))) $((streams * 8))
-slice again $((streams * (learn + 88))) $((streams * 12))
+fp_sb_pcap_slice "$pcap" "$FP_SB_DIR/learn.pcap" 0 $((streams * learn))
+fp_sb_pcap_slice "$pcap" "$FP_SB_DIR/hw.pcap" \
+	$((streams * learn)) $((streams * 80))
+fp_sb_pcap_slice "$pcap" "$FP_SB_DIR/late.pcap" \
+	$((streams * (learn + 80))) $((streams * 8))
+fp_sb_pcap_slice "$pcap" "$FP_SB_DIR/again.pcap" \
+	$((streams * (learn + 88))) $((streams * 12))
 
 # Learning: packet 0 of each stream (+new), 3 more each (the +est
 # megaflows' upcalls), then the fold hits that earn a rule.
-"$FP_SB_TOOLS/fp-pcap" slice "$FP_SB_DIR/learn.pcap" "$FP_SB_DIR/learn.1" \
-	0 $streams > /dev/null
-"$FP_SB_TOOLS/fp-pcap" slice "$FP_SB_DIR/learn.pcap" "$FP_SB_DIR/learn.2" \
-	$streams $((streams * 3)) > /dev/null
-"$FP_SB_TOOLS/fp-pcap" slice "$FP_SB_DIR/learn.pcap" "$FP_SB_DIR/learn.3" \
-	$((streams * 4)) > /dev/null
+fp_sb_pcap_slice "$FP_SB_DIR/learn.pcap" "$FP_SB_DIR/learn.1" 0 $streams
+fp_sb_pcap_slice "$FP_SB_DIR/learn.pcap" "$FP_SB_DIR/learn.2" \
+	$streams $((streams * 3))
+fp_sb_pcap_slice "$FP_SB_DIR/learn.pcap" "$FP_SB_DIR/learn.3" $((streams * 4))
 for part in 1 2 3; do
 	fold_ingress "$FP_SB_DIR/learn.$part"
 done
 fp_wait_for 10 "$streams rules" offload_field_is "rules installed" $streams ||
-	fp_die "expected $streams rules: $(offload_show)"
+	fp_die "expected $streams rules: $(fold_offload_show)"
 echo "ok - $streams rules installed after $min_packets fold hits each"
-offload_show dpdk0 | sed 's/^/  | /'
+fold_offload_show dpdk0 | sed 's/^/  | /'
 
 # The connections are "opening" (mid-stream ACKs): a 30 s timeout that
 # only packets refresh. Let it run down a little first.
@@ -171,7 +155,7 @@ fp_check "the NIC forwarded at least the $((streams * 80)) packets after the rul
 	test $hw -ge $((streams * 80))
 fp_wait_for 10 "hw packets in fold/offload-show" \
 	offload_field_is "hw packets" $hw ||
-	fp_die "hw packets (expected $hw): $(offload_show dpdk0)"
+	fp_die "hw packets (expected $hw): $(fold_offload_show dpdk0)"
 fp_wait_for 10 "the PMD to account the NIC's packets" \
 	nic_packets_are $hw ||
 	fp_die "the PMD accounted: $(fp_sb_appctl fold/show | grep offload)"
@@ -187,9 +171,9 @@ echo "ok - the +est OpenFlow rule counts all $total_est packets (software and ha
 # hw-conntrack: each rule uses its connection's CONNTRACK handle, and the
 # NIC checks the TCP windows as software conntrack would.
 fp_check_eq "the NIC tracks the $streams connections (hw-conntrack)" 1 \
-	"$(offload_show dpdk0 | grep -c "conntrack mode: hw-conntrack (TCP rules tracked by the NIC: $streams, TCP streams left in tcp-flags mode: 0)")"
+	"$(fold_offload_show dpdk0 | grep -c "conntrack mode: hw-conntrack (TCP rules tracked by the NIC: $streams, TCP streams left in tcp-flags mode: 0)")"
 nic_seqlo() {
-	offload_show --streams dpdk0 |
+	fold_offload_show --streams dpdk0 |
 		sed -n 's/.*NIC windows: original seqlo \([0-9]*\) .*/\1/p' |
 		sort -n
 }
@@ -198,7 +182,7 @@ nic_seqlo() {
 cut -d' ' -f2 "$FP_SB_DIR/ends-hw" | sort -n > "$FP_SB_DIR/ends"
 fp_check "the NIC's windows end where each stream's last packet did" \
 	eval '[ "$(nic_seqlo)" = "$(cat "$FP_SB_DIR/ends")" ]'
-offload_show --streams dpdk0 | sed -n '/NIC windows/{p;q}' | sed 's/^/  | /'
+fold_offload_show --streams dpdk0 | sed -n '/NIC windows/{p;q}' | sed 's/^/  | /'
 # A packet of each stream moved back by more than a window (65535 + 1500)
 # from where the NIC's windows end, but by less than a window from where
 # software's ended before the offload: 67035 plus half the bytes the NIC
@@ -210,7 +194,8 @@ advance=$(LC_ALL=C join <(LC_ALL=C sort "$FP_SB_DIR/ends-sw") \
 	awk '{d = ($3 - $2 + 4294967296) % 4294967296; if (min == "" || d < min) min = d} END {print min + 0}')
 fp_check "the NIC moved each stream's window by at least 100 bytes ($advance)" \
 	test "$advance" -ge 100
-slice last $((streams * (learn + 79))) $streams
+fp_sb_pcap_slice "$pcap" "$FP_SB_DIR/last.pcap" \
+	$((streams * (learn + 79))) $streams
 "$FP_SB_TOOLS/fp-pcap" rewrite "$FP_SB_DIR/last.pcap" "$FP_SB_DIR/stale.pcap" \
 	tcp-seq-back:$((67035 + advance / 2)) > /dev/null
 rx_before=$(fp_sb_iface_stat dpdk0 rx_packets)
@@ -231,37 +216,37 @@ fp_check "the NIC's windows did not move, and the rules stayed" \
 # created with.
 wire=$(wire_iface)
 ans=$FP_SB_DIR/answers.pcap
-"$FP_SB_TOOLS/fp-pcap" slice "$ans" "$FP_SB_DIR/ans.1" 0 $streams > /dev/null
-"$FP_SB_TOOLS/fp-pcap" slice "$ans" "$FP_SB_DIR/ans.2" $streams \
-	$((streams * 3)) > /dev/null
-"$FP_SB_TOOLS/fp-pcap" slice "$ans" "$FP_SB_DIR/ans.3" $((streams * 4)) \
-	$((streams * (learn - 4))) > /dev/null
-"$FP_SB_TOOLS/fp-pcap" slice "$ans" "$FP_SB_DIR/ans.hw" $((streams * learn)) \
-	$((streams * 80)) > /dev/null
+fp_sb_pcap_slice "$ans" "$FP_SB_DIR/ans.1" 0 $streams
+fp_sb_pcap_slice "$ans" "$FP_SB_DIR/ans.2" $streams $((streams * 3))
+fp_sb_pcap_slice "$ans" "$FP_SB_DIR/ans.3" $((streams * 4)) \
+	$((streams * (learn - 4)))
+fp_sb_pcap_slice "$ans" "$FP_SB_DIR/ans.hw" $((streams * learn)) \
+	$((streams * 80))
 vf_learn "$FP_SB_DIR/ans.1" "$FP_SB_DIR/ans.2" "$FP_SB_DIR/ans.3"
 fp_wait_for 10 "$streams rules on vf0" \
 	offload_field_is "rules installed" $streams vf0 ||
-	fp_die "expected $streams rules on vf0: $(offload_show vf0)"
+	fp_die "expected $streams rules on vf0: $(fold_offload_show vf0)"
 fp_check_eq "the VM's rules use their connections' handles, in the reply direction" \
-	$streams "$(offload_show --streams vf0 | grep -c 'hw-conntrack, reply direction')"
+	$streams "$(fold_offload_show --streams vf0 | grep -c 'hw-conntrack, reply direction')"
 rx_before=$(fp_sb_iface_stat vf0 rx_packets)
 vf_learn "$FP_SB_DIR/ans.hw"
 fp_check_eq "the NIC forwarded the VM's answers: OVS received none (vf0 rx)" \
 	"$rx_before" "$(fp_sb_iface_stat vf0 rx_packets)"
-slice more $((streams * (learn + 80 + 20))) $((streams * 4))
+fp_sb_pcap_slice "$pcap" "$FP_SB_DIR/more.pcap" \
+	$((streams * (learn + 80 + 20))) $((streams * 4))
 # The VM's testpmd counts the frames sent from its VF too (AF_PACKET).
 FOLD_VM_RX=$(fp_sb_vm_stat vm0 ipackets)
 rx_before=$(fp_sb_iface_stat dpdk0 rx_packets)
 fold_ingress "$FP_SB_DIR/more.pcap"
 fp_check_eq "the ingress rules still forward in the original direction (dpdk0 rx did not move)" \
 	"$rx_before" "$(fp_sb_iface_stat dpdk0 rx_packets)"
-offload_show --streams dpdk0 | sed -n '/^  stream/{N;N;p;q}' | sed 's/^/  | /'
+fold_offload_show --streams dpdk0 | sed -n '/^  stream/{N;N;p;q}' | sed 's/^/  | /'
 
 # A FIN of each stream: SYN/FIN/RST miss the rule, conntrack sees them.
 "$FP_STREAMGEN" --streams $streams --packets $packets --proto tcp \
 	--tcp-handshake --out "$FP_SB_DIR/hs.pcap" > /dev/null
-"$FP_SB_TOOLS/fp-pcap" slice "$FP_SB_DIR/hs.pcap" "$FP_SB_DIR/fin.pcap" \
-	$((streams * (packets - 1))) > /dev/null
+fp_sb_pcap_slice "$FP_SB_DIR/hs.pcap" "$FP_SB_DIR/fin.pcap" \
+	$((streams * (packets - 1)))
 closing='state=(FIN_WAIT|CLOSING|CLOSE_WAIT|LAST_ACK|TIME_WAIT)'
 fp_check_eq "no connection is closing before the FINs" 0 \
 	"$(fp_sb_appctl dpctl/dump-conntrack | grep -cE "$closing")"
@@ -276,14 +261,14 @@ fp_sb_appctl dpctl/dump-conntrack | head -n 2 | sed 's/^/  | /'
 # fold-offload=false takes the rules away; =true brings them back.
 fp_sb_vsctl set Open_vSwitch . other_config:fold-offload=false
 fp_wait_for 10 "the rules to go" offload_field_is "rules installed" 0 ||
-	fp_die "rules are still installed: $(offload_show dpdk0)"
+	fp_die "rules are still installed: $(fold_offload_show dpdk0)"
 fp_check_eq "fold-offload=false removed the $streams rules" "$streams" \
 	"$(offload_field removed)"
 fp_sb_vsctl set Open_vSwitch . other_config:fold-offload=true
 fold_ingress "$FP_SB_DIR/again.pcap"
 fp_wait_for 10 "$streams rules again" \
 	offload_field_is "rules installed" $streams ||
-	fp_die "expected $streams rules again: $(offload_show dpdk0)"
+	fp_die "expected $streams rules again: $(fold_offload_show dpdk0)"
 echo "ok - fold-offload=true offered the streams again at their next packets"
 rx_before=$(fp_sb_iface_stat dpdk0 rx_packets)
 
@@ -297,7 +282,7 @@ fold_flows <<-'FLOWS'
 t0=$(date +%s%N)
 until offload_field_is "rules installed" 0; do
 	[ $(( ($(date +%s%N) - t0) / 1000000 )) -lt 10000 ] ||
-		fp_die "rules are still installed after the deny: $(offload_show dpdk0)"
+		fp_die "rules are still installed after the deny: $(fold_offload_show dpdk0)"
 done
 t1=$(date +%s%N)
 echo "ok - the deny removed every rule within $(( (t1 - t0) / 1000000 )) ms of ovs-ofctl returning"
@@ -320,15 +305,15 @@ pcap=$FP_SB_DIR/traffic.pcap
 fold_two_phases ingress "$pcap" $streams
 echo "ok - the VM received all $((streams * 40)) packets in software"
 fp_wait_for 10 "$streams validate failures" \
-	eval '[ "$(offload_show dpdk0 | sed -n "s/^    validate: \([0-9]*\) .*/\1/p")" = '$streams' ]' ||
-	fp_die "expected $streams validate failures: $(offload_show dpdk0)"
+	eval '[ "$(fold_offload_show dpdk0 | sed -n "s/^    validate: \([0-9]*\) .*/\1/p")" = '$streams' ]' ||
+	fp_die "expected $streams validate failures: $(fold_offload_show dpdk0)"
 fp_check_eq "the NIC's reason is shown" 1 \
-	"$(offload_show dpdk0 | grep -c 'validate: .*action vxlan_decap is not supported by this e-switch')"
+	"$(fold_offload_show dpdk0 | grep -c 'validate: .*action vxlan_decap is not supported by this e-switch')"
 fp_check_eq "the probe ran once per shape (hw-conntrack, then tcp-flags): two lines, rejected" 2 \
-	"$(offload_show dpdk0 | grep -c 'port [0-9]* ingress .*: rejected: ')"
+	"$(fold_offload_show dpdk0 | grep -c 'port [0-9]* ingress .*: rejected: ')"
 fp_check_eq "no rule was created" 1 \
-	"$(offload_show dpdk0 | grep -c 'rules installed: 0, pending: 0, created: 0')"
-offload_show dpdk0 | sed 's/^/  | /'
+	"$(fold_offload_show dpdk0 | grep -c 'rules installed: 0, pending: 0, created: 0')"
+fold_offload_show dpdk0 | sed 's/^/  | /'
 fp_sb_teardown
 trap - EXIT
 
@@ -342,17 +327,17 @@ pcap=$FP_SB_DIR/traffic.pcap
 fold_two_phases ingress "$pcap" $streams
 echo "ok - the VM received all $((streams * 40)) packets"
 fp_wait_for 10 "4 rules" offload_field_is "rules installed" 4 ||
-	fp_die "expected 4 rules: $(offload_show dpdk0)"
+	fp_die "expected 4 rules: $(fold_offload_show dpdk0)"
 fp_check "the streams beyond the table's 4 rules failed creation, with the NIC's reason" \
-	test "$(offload_show dpdk0 | sed -n 's/^    create: \([0-9]*\) (last: fpesw: flow table full.*/\1/p')" -ge 4
-offload_show dpdk0 | grep 'create:' | sed 's/^/  | /'
+	test "$(fold_offload_show dpdk0 | sed -n 's/^    create: \([0-9]*\) (last: fpesw: flow table full.*/\1/p')" -ge 4
+fold_offload_show dpdk0 | grep 'create:' | sed 's/^/  | /'
 fp_check_eq "without hw-conntrack, the port is in tcp-flags mode, with the NIC's reason" 1 \
-	"$(offload_show dpdk0 | grep -c 'conntrack mode: tcp-flags (no hw-conntrack: .*conntrack is not supported by this e-switch')"
+	"$(fold_offload_show dpdk0 | grep -c 'conntrack mode: tcp-flags (no hw-conntrack: .*conntrack is not supported by this e-switch')"
 fp_wait_for 15 "the idle rules to age out" \
 	offload_field_is "rules installed" 0 ||
-	fp_die "rules did not age out: $(offload_show dpdk0)"
+	fp_die "rules did not age out: $(fold_offload_show dpdk0)"
 fp_check_eq "the NIC reported the 4 rules aged (AGE action, 2 s)" 4 \
-	"$(offload_show dpdk0 | sed -n 's/.*, aged: \([0-9]*\)$/\1/p')"
+	"$(fold_offload_show dpdk0 | sed -n 's/.*, aged: \([0-9]*\)$/\1/p')"
 fp_sb_teardown
 trap - EXIT
 
@@ -367,10 +352,12 @@ pcap=$FP_SB_DIR/egress.pcap
 # Learning: packet 0 of each stream (+new), 3 more each (the +est
 # megaflows' upcalls), then enough fold hits for a rule.
 elearn=24
-slice learn.1 0 $streams
-slice learn.2 $streams $((streams * 3))
-slice learn.3 $((streams * 4)) $((streams * (elearn - 4)))
-slice hw $((streams * elearn)) $((streams * 80))
+fp_sb_pcap_slice "$pcap" "$FP_SB_DIR/learn.1.pcap" 0 $streams
+fp_sb_pcap_slice "$pcap" "$FP_SB_DIR/learn.2.pcap" $streams $((streams * 3))
+fp_sb_pcap_slice "$pcap" "$FP_SB_DIR/learn.3.pcap" \
+	$((streams * 4)) $((streams * (elearn - 4)))
+fp_sb_pcap_slice "$pcap" "$FP_SB_DIR/hw.pcap" \
+	$((streams * elearn)) $((streams * 80))
 n_wire=$((streams * (elearn + 80)))
 # Everything that reaches the wire, software's frames then the NIC's.
 fp_sb_netns "$FP_SB_TOOLS/fp-pcap" capture "$wire" "$FP_SB_DIR/wire.pcap" \
@@ -383,9 +370,9 @@ vf_learn "$FP_SB_DIR/learn.1.pcap" "$FP_SB_DIR/learn.2.pcap" \
 	"$FP_SB_DIR/learn.3.pcap"
 fp_wait_for 10 "$streams egress rules" \
 	offload_field_is "rules installed" $streams vf0 ||
-	fp_die "expected $streams rules on vf0: $(offload_show vf0)"
+	fp_die "expected $streams rules on vf0: $(fold_offload_show vf0)"
 fp_check_eq "the rules are egress rules that push the outer header" \
-	$streams "$(offload_show --streams vf0 | grep -c 'egress (raw_encap) to dpdk0')"
+	$streams "$(fold_offload_show --streams vf0 | grep -c 'egress (raw_encap) to dpdk0')"
 echo "ok - $streams egress rules on the VM's representor"
 
 tx_before=$(fp_sb_iface_stat dpdk0 tx_packets)
@@ -398,10 +385,10 @@ fp_check_eq "OVS received none of the NIC's frames (vf0 rx)" "$rx_before" \
 	"$(fp_sb_iface_stat vf0 rx_packets)"
 fp_check_eq "OVS sent none of them (dpdk0 tx)" "$tx_before" \
 	"$(fp_sb_iface_stat dpdk0 tx_packets)"
-"$FP_SB_TOOLS/fp-pcap" slice "$FP_SB_DIR/wire.pcap" "$FP_SB_DIR/wire-sw.pcap" \
-	0 $((streams * elearn)) > /dev/null
-"$FP_SB_TOOLS/fp-pcap" slice "$FP_SB_DIR/wire.pcap" "$FP_SB_DIR/wire-hw.pcap" \
-	$((streams * elearn)) > /dev/null
+fp_sb_pcap_slice "$FP_SB_DIR/wire.pcap" "$FP_SB_DIR/wire-sw.pcap" \
+	0 $((streams * elearn))
+fp_sb_pcap_slice "$FP_SB_DIR/wire.pcap" "$FP_SB_DIR/wire-hw.pcap" \
+	$((streams * elearn))
 "$FP_SB_TOOLS/fp-pcap" outer "$FP_SB_DIR/wire-sw.pcap" > "$FP_SB_DIR/outer-sw"
 "$FP_SB_TOOLS/fp-pcap" outer "$FP_SB_DIR/wire-hw.pcap" > "$FP_SB_DIR/outer-hw"
 fp_check_eq "software pushed one outer header per stream, all valid" \
@@ -412,7 +399,7 @@ sed 's/^/  | /' "$FP_SB_DIR/outer-hw" | head -n 2
 hw=$((n_wire - $(fp_sb_iface_stat dpdk0 tx_packets)))
 fp_wait_for 10 "hw packets on vf0" \
 	offload_field_is "hw packets" $hw vf0 ||
-	fp_die "hw packets (expected $hw): $(offload_show vf0)"
+	fp_die "hw packets (expected $hw): $(fold_offload_show vf0)"
 echo "ok - the NIC counted the $hw frames OVS did not send"
 total_est=$((streams * (elearn + 80 - 1)))
 fp_wait_for 10 "the +est rule of table 2 to count $total_est packets" \
@@ -424,7 +411,7 @@ echo "ok - the +est OpenFlow rule counts all $total_est egress packets (software
 fp_sb_appctl dpctl/flush-conntrack > /dev/null
 fp_wait_for 10 "the rules to go after the conntrack flush" \
 	offload_field_is "rules installed" 0 vf0 ||
-	fp_die "rules are still installed after the flush: $(offload_show vf0)"
+	fp_die "rules are still installed after the flush: $(fold_offload_show vf0)"
 fp_check_eq "the flush removed the $streams rules" $streams \
 	"$(offload_field removed vf0)"
 echo "ok - dpctl/flush-conntrack removed the $streams egress rules"
@@ -435,15 +422,17 @@ echo "ok - dpctl/flush-conntrack removed the $streams egress rules"
 pcap=$FP_SB_DIR/traffic.pcap
 "$FP_STREAMGEN" --streams $streams --packets 60 --proto tcp \
 	--out "$pcap" > /dev/null
-slice in-learn 0 $((streams * 40))
-slice in-more $((streams * 40)) $((streams * 8))
-slice in-again $((streams * 48)) $((streams * 12))
+fp_sb_pcap_slice "$pcap" "$FP_SB_DIR/in-learn.pcap" 0 $((streams * 40))
+fp_sb_pcap_slice "$pcap" "$FP_SB_DIR/in-more.pcap" \
+	$((streams * 40)) $((streams * 8))
+fp_sb_pcap_slice "$pcap" "$FP_SB_DIR/in-again.pcap" \
+	$((streams * 48)) $((streams * 12))
 # The VM's testpmd counts the frames sent from its VF too (AF_PACKET).
 FOLD_VM_RX=$(fp_sb_vm_stat vm0 ipackets)
 fold_two_phases ingress "$FP_SB_DIR/in-learn.pcap" $streams
 fp_wait_for 10 "$streams ingress rules" \
 	offload_field_is "rules installed" $streams ||
-	fp_die "expected $streams rules on dpdk0: $(offload_show dpdk0)"
+	fp_die "expected $streams rules on dpdk0: $(fold_offload_show dpdk0)"
 rx_before=$(fp_sb_iface_stat dpdk0 rx_packets)
 fold_ingress "$FP_SB_DIR/in-more.pcap"
 fp_sb_vsctl set Open_vSwitch . other_config:fold-offload=false
@@ -451,7 +440,7 @@ fp_check_eq "the NIC forwarded the last packets (dpdk0 rx did not move)" \
 	"$rx_before" "$(fp_sb_iface_stat dpdk0 rx_packets)"
 fp_wait_for 10 "the ingress rules to go" \
 	offload_field_is "rules installed" 0 ||
-	fp_die "rules are still installed: $(offload_show dpdk0)"
+	fp_die "rules are still installed: $(fold_offload_show dpdk0)"
 total_est=$((streams * (48 - 1)))
 fp_wait_for 10 "the +est rule of table 1 to count $total_est packets" \
 	est_packets_are $total_est 1 ||
@@ -461,16 +450,16 @@ fp_sb_vsctl set Open_vSwitch . other_config:fold-offload=true
 fold_ingress "$FP_SB_DIR/in-again.pcap"
 fp_wait_for 10 "$streams ingress rules again" \
 	offload_field_is "rules installed" $streams ||
-	fp_die "expected $streams rules on dpdk0: $(offload_show dpdk0)"
+	fp_die "expected $streams rules on dpdk0: $(fold_offload_show dpdk0)"
 
 # The VM's port goes.
 fp_sb_vsctl del-port br-int vf0
 fp_wait_for 10 "the rules to the removed port to go" \
 	offload_field_is "rules installed" 0 ||
-	fp_die "rules to the removed port remain: $(offload_show dpdk0)"
+	fp_die "rules to the removed port remain: $(fold_offload_show dpdk0)"
 fp_wait_for 10 "vf0's records to be forgotten" \
-	eval '! offload_show | grep -q "^port vf0 "' ||
-	fp_die "vf0's records remain: $(offload_show)"
+	eval '! fold_offload_show | grep -q "^port vf0 "' ||
+	fp_die "vf0's records remain: $(fold_offload_show)"
 fp_check "OVS is alive, and has logged no error" \
 	eval '! grep -E "\|(ERR|EMER)\|" "$FP_SB_DIR/ovs-vswitchd.log"'
 echo "ok - removing the VM's port removed the $streams rules to it and its records"

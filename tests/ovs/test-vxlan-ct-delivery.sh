@@ -28,23 +28,13 @@ fp_sb_start "vxlan-ct-${flavor#--}" "$flavor"
 	fp_die "cannot generate traffic"
 
 fp_sb_vm_start vm0 --capture "$FP_SB_DIR/vm0.pcap"
-fp_sb_add_phy_bridge br-phy 172.31.1.1/24 02:00:00:00:00:01
-fp_sb_add_bridge br-int
-fp_sb_add_vxlan_port br-int vxlan0 172.31.1.2 100 10
-fp_sb_add_vhu_port br-int vhu0 vm0 20
+# Ingress only: no neighbour or FDB entry for the remote VTEP.
+fp_sb_tenant_network inject --vm vm0 --no-remote
 
-# A security group in the OVS-firewall style: track, commit new, pass
-# established, drop the rest.
-fp_sb_ofctl del-flows br-int
-fp_sb_ofctl add-flows br-int - <<'FLOWS' || fp_die "cannot add flows"
-table=0,priority=100,in_port=10,ip,ct_state=-trk,actions=ct(zone=1,table=1)
-table=0,priority=0,actions=drop
-table=1,priority=100,ip,ct_state=+trk+new,actions=ct(commit,zone=1),output:20
-table=1,priority=100,ip,ct_state=+trk+est,actions=output:20
-table=1,priority=0,actions=drop
-FLOWS
+# A security group in the OVS-firewall style, IPv4 from the tunnel only:
+# track, commit new, pass established, drop the rest.
+fp_sb_security_group
 
-fp_sb_add_inject_port br-phy dpdk0
 fp_sb_inject dpdk0 "$FP_SB_DIR/in.pcap"
 fp_sb_wait_vm_rx vm0 $total 30
 echo "ok - the VM received all $total packets"

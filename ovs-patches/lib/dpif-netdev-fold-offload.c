@@ -142,14 +142,14 @@ struct fold_offload_conn {
     int n_rules;                    /* Rules that use the handle. */
 
     struct ovs_mutex lock;          /* Guards the members below. */
-    bool original;                  /* The handle's direction now. */
-    int port_id;                    /* The port the handle was made on. */
-    struct rte_flow_action_handle *handle;
-    uint64_t pulls;                 /* Reads by software conntrack. */
-    uint64_t pushes;                /* Writes by software conntrack. */
+    bool original OVS_GUARDED_BY(lock);   /* The handle's direction now. */
+    int port_id OVS_GUARDED_BY(lock);     /* The port of the handle. */
+    struct rte_flow_action_handle *handle OVS_GUARDED_BY(lock);
+    uint64_t pulls OVS_GUARDED_BY(lock);  /* Reads by software conntrack. */
+    uint64_t pushes OVS_GUARDED_BY(lock); /* Writes by software conntrack. */
 };
 
-static struct hmap conns = HMAP_INITIALIZER(&conns);
+static struct hmap conns OVS_GUARDED_BY(mutex) = HMAP_INITIALIZER(&conns);
 
 /* Window state, between conntrack's and rte_flow's forms.  Peer 0 is the
  * original direction's sender. */
@@ -466,6 +466,8 @@ dp_netdev_fold_offload_enabled(void)
     return requested && netdev_is_flow_api_enabled();
 }
 
+/* Reads the offload policy (the fold-offload-min-* keys) into 'p'.  Any
+ * thread. */
 void
 dp_netdev_fold_offload_policy(struct fold_offload_policy *p)
 {
@@ -474,6 +476,8 @@ dp_netdev_fold_offload_policy(struct fold_offload_policy *p)
     atomic_read_relaxed(&cfg_min_pps, &p->min_pps);
 }
 
+/* Appends the offload configuration, for fold/offload-show, to 'ds'.  Any
+ * thread. */
 void
 dp_netdev_fold_offload_show_config(struct ds *ds)
 {
@@ -507,6 +511,8 @@ dp_netdev_fold_offload_show_config(struct ds *ds)
 
 /* PMD side. */
 
+/* Returns a new pending offload record with one reference, for the PMD to
+ * describe and hand over with dp_netdev_fold_offload_install(). */
 struct fold_offload *
 dp_netdev_fold_offload_create(void)
 {
@@ -524,6 +530,7 @@ dp_netdev_fold_offload_create(void)
     return fo;
 }
 
+/* Takes a reference to 'fo' and returns it.  Any thread. */
 struct fold_offload *
 dp_netdev_fold_offload_ref(struct fold_offload *fo)
 {
@@ -531,6 +538,8 @@ dp_netdev_fold_offload_ref(struct fold_offload *fo)
     return fo;
 }
 
+/* Drops a reference to 'fo', and frees it with the last one.  'fo' may be
+ * NULL.  Any thread. */
 void
 dp_netdev_fold_offload_unref(struct fold_offload *fo)
 {

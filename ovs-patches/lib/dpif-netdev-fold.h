@@ -108,12 +108,8 @@ void dp_netdev_fold_trace_upcall(struct dp_netdev_pmd_thread *,
 void dp_netdev_fold_trace_boundary(struct dp_netdev_pmd_thread *,
                                    const struct dp_packet_batch *);
 
-/* ovs-appctl fold/show, fold/dump and fold/flush, for the main thread with
- * 'dp_netdev_mutex' held: each reports on, or acts on, one PMD. */
-void dp_netdev_fold_show_config(const struct dp_netdev_fold *, struct ds *);
-void dp_netdev_fold_show(struct dp_netdev_pmd_thread *, struct ds *);
-void dp_netdev_fold_dump(struct dp_netdev_pmd_thread *, size_t limit,
-                         struct ds *);
-void dp_netdev_fold_flush(struct dp_netdev_pmd_thread *, struct ds *);
+/* Registers ovs-appctl fold/show, fold/dump, fold/flush and
+ * fold/offload-show.  Call once, from dpif_netdev_init(). */
+void dp_netdev_fold_register_commands(void);
 
 #endif /* dpif-netdev-fold.h */

@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "dpif-netdev-private.h"
 #include "hash.h"
 #include "netdev.h"
 #include "openvswitch/dynamic-string.h"
@@ -32,6 +33,7 @@
 #include "smap.h"
 #include "sset.h"
 #include "timeval.h"
+#include "unixctl.h"
 #include "util.h"
 
 #include "fp_pin.h"
@@ -105,6 +107,8 @@ vmpin_is_vhost(const struct netdev *netdev)
     return !strncmp(netdev_get_type(netdev), "dpdkvhostuser", 13);
 }
 
+/* Returns vm-pin's state for a new datapath, with vm-pin off.  Main
+ * thread. */
 struct dp_netdev_vmpin *
 dp_netdev_vmpin_create(void)
 {
@@ -161,6 +165,7 @@ vmpin_decl_free(struct vmpin_decl *d)
     free(d);
 }
 
+/* Frees 'vp'.  'vp' may be NULL.  Main thread. */
 void
 dp_netdev_vmpin_destroy(struct dp_netdev_vmpin *vp)
 {
@@ -207,6 +212,9 @@ vmpin_cfg_error(struct dp_netdev_vmpin *vp, const char *key, char *msg)
     free(msg);
 }
 
+/* Applies the vm-pin and vm-pin-interval keys of 'other_config'.  A bad
+ * value keeps the value in force, is logged once and is listed by
+ * vm-pin/show.  Main thread. */
 void
 dp_netdev_vmpin_set_config(struct dp_netdev_vmpin *vp,
                            const struct smap *other_config)
@@ -289,6 +297,10 @@ vmpin_decl_find(const struct dp_netdev_vmpin *vp, const char *port)
     return NULL;
 }
 
+/* Applies the VM declaration keys (vm-cpus, vm-numa-node, vm-libvirt-xml,
+ * vm-name) of port 'port' from its other_config 'cfg'; an empty 'cfg'
+ * forgets the port's declaration.  Bad values are logged once and listed
+ * by vm-pin/show.  Main thread. */
 void
 dp_netdev_vmpin_port_set_config(struct dp_netdev_vmpin *vp,
                                 const char *port, const struct smap *cfg)
@@ -363,6 +375,8 @@ dp_netdev_vmpin_port_set_config(struct dp_netdev_vmpin *vp,
     ovs_mutex_unlock(&vp->mutex);
 }
 
+/* Makes the next dp_netdev_vmpin_run() look at the VMs again, whatever
+ * changed.  Any thread. */
 void
 dp_netdev_vmpin_request(struct dp_netdev_vmpin *vp)
 {
@@ -759,6 +773,11 @@ dp_netdev_vmpin_active(struct dp_netdev_vmpin *vp)
     return active;
 }
 
+/* Looks at the VMs behind 'ports' again if something changed, if the
+ * recheck interval passed or if a recheck was requested, and computes
+ * where their queues go, among 'pmd_cores'.  Returns true if a queue's
+ * core changed: the caller then reconfigures the datapath, and rxq
+ * scheduling asks dp_netdev_vmpin_core().  Main thread. */
 bool
 dp_netdev_vmpin_run(struct dp_netdev_vmpin *vp,
                     const struct dp_netdev_vmpin_port *ports, size_t n_ports,
@@ -800,6 +819,8 @@ dp_netdev_vmpin_run(struct dp_netdev_vmpin *vp,
     return changed;
 }
 
+/* Wakes the main loop for a requested recheck, or when the recheck
+ * interval ends.  Main thread. */
 void
 dp_netdev_vmpin_wait(struct dp_netdev_vmpin *vp)
 {
@@ -814,6 +835,8 @@ dp_netdev_vmpin_wait(struct dp_netdev_vmpin *vp)
     ovs_mutex_unlock(&vp->mutex);
 }
 
+/* Returns the core that vm-pin assigned to rx queue 'qid' of 'port', or -1
+ * if none.  Any thread. */
 int
 dp_netdev_vmpin_core(struct dp_netdev_vmpin *vp, const char *port,
                      unsigned int qid)
@@ -830,6 +853,8 @@ dp_netdev_vmpin_core(struct dp_netdev_vmpin *vp, const char *port,
     return core;
 }
 
+/* Returns true if vm-pin's mode isolates the PMDs that poll VMs' queues
+ * (isolate or sibling).  Any thread. */
 bool
 dp_netdev_vmpin_isolating(struct dp_netdev_vmpin *vp)
 {
@@ -954,6 +979,8 @@ vmpin_show_smap(const struct smap *map, const char *title, struct ds *s)
     free(nodes);
 }
 
+/* Appends vm-pin's mode, plan, VMs and problems, for the ports 'ports', to
+ * 's', for vm-pin/show.  Any thread. */
 void
 dp_netdev_vmpin_show(struct dp_netdev_vmpin *vp,
                      const struct dp_netdev_vmpin_port *ports,
@@ -1016,4 +1043,36 @@ dp_netdev_vmpin_show(struct dp_netdev_vmpin *vp,
         ds_put_cstr(s, "conflicts: none\n");
     }
     ovs_mutex_unlock(&vp->mutex);
+}
+
+/* Commands. */
+
+static void
+vmpin_show_dp(struct dp_netdev *dp, struct ds *reply, void *aux)
+{
+    dp_netdev_vmpin_show_dp(dp, *(const bool *) aux, reply);
+}
+
+static const struct dp_netdev_pmd_cmd vmpin_cmd_ops = {
+    .dp_cb = vmpin_show_dp,
+};
+
+/* vm-pin/show and vm-pin/rebalance: 'aux' points to a bool, true for
+ * rebalance. */
+static void
+vmpin_cmd(struct unixctl_conn *conn, int argc, const char *argv[], void *aux)
+{
+    dp_netdev_pmd_cmd_run(conn, argc, argv, &vmpin_cmd_ops, aux);
+}
+
+/* Registers ovs-appctl vm-pin/show and vm-pin/rebalance.  dpif-netdev
+ * calls it once, at init. */
+void
+dp_netdev_vmpin_register_commands(void)
+{
+    static bool show = false, rebalance = true;
+
+    unixctl_command_register("vm-pin/show", "[dp]", 0, 1, vmpin_cmd, &show);
+    unixctl_command_register("vm-pin/rebalance", "[dp]", 0, 1, vmpin_cmd,
+                             &rebalance);
 }

@@ -81,4 +81,8 @@ void dp_netdev_vmpin_show(struct dp_netdev_vmpin *,
                           const struct dp_netdev_vmpin_port *ports,
                           size_t n_ports, struct ds *);
 
+/* Registers ovs-appctl vm-pin/show and vm-pin/rebalance.  Call once, from
+ * dpif_netdev_init(). */
+void dp_netdev_vmpin_register_commands(void);
+
 #endif /* dpif-netdev-vmpin.h */

@@ -42,6 +42,8 @@ foldpath_unixctl_version(struct unixctl_conn *conn, int argc OVS_UNUSED,
     ds_destroy(&reply);
 }
 
+/* Logs the Foldpath, DPDK and OVS versions and registers
+ * foldpath/version, once.  The bridge calls it at start. */
 void
 foldpath_init(void)
 {

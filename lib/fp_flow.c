@@ -15,6 +15,8 @@
 #include <rte_flow.h>
 #include <rte_ip.h>
 #include <rte_tcp.h>
+#include <rte_udp.h>
+#include <rte_vxlan.h>
 
 #include "fp_flow.h"
 #include "fp_text.h"
@@ -282,37 +284,80 @@ fp_flow_rewrites(struct fp_flow_build *b, const struct fp_flow_stream *s,
 	}
 }
 
+/* Sets 'err' to 'why' and returns -EINVAL. */
+static int
+fp_flow_encap_refuse(char *err, size_t errlen, const char *why)
+{
+	if (err != NULL && errlen > 0)
+		snprintf(err, errlen, "%s", why);
+	return -EINVAL;
+}
+
+int
+fp_flow_encap_parse(const uint8_t *hdr, size_t len, char *err, size_t errlen)
+{
+	size_t l3 = RTE_ETHER_HDR_LEN, l4;
+	uint16_t type;
+	uint8_t proto;
+
+	if (len > FP_FLOW_MAX_ENCAP)
+		return fp_flow_encap_refuse(err, errlen, "an outer header "
+					    "longer than a rule takes");
+	if (len < FP_FLOW_MIN_ENCAP)
+		return fp_flow_encap_refuse(err, errlen, "an outer header "
+					    "shorter than Ethernet/IPv4/UDP/"
+					    "VXLAN");
+	type = (uint16_t)(hdr[12] << 8 | hdr[13]);
+	if (type == RTE_ETHER_TYPE_VLAN) {
+		type = (uint16_t)(hdr[16] << 8 | hdr[17]);
+		l3 += RTE_VLAN_HLEN;
+	}
+	if (type == RTE_ETHER_TYPE_IPV4) {
+		proto = hdr[l3 + 9];
+		l4 = l3 + (hdr[l3] & 0xf) * 4;
+	} else if (type == RTE_ETHER_TYPE_IPV6) {
+		proto = hdr[l3 + 6];
+		l4 = l3 + sizeof(struct rte_ipv6_hdr);
+	} else {
+		return fp_flow_encap_refuse(err, errlen, "an outer header "
+					    "that is not IPv4 or IPv6");
+	}
+	if (l4 + sizeof(struct rte_udp_hdr) + sizeof(struct rte_vxlan_hdr) !=
+	    len)
+		return fp_flow_encap_refuse(err, errlen, "an outer header "
+					    "with IP options or extension "
+					    "headers");
+	if (proto != IPPROTO_UDP)
+		return fp_flow_encap_refuse(err, errlen, "an outer header "
+					    "whose IP protocol is not UDP");
+	return (int)l4;
+}
+
+int
+fp_flow_encap_set(struct fp_flow_stream *s, const uint8_t *hdr, size_t len,
+		  rte_be16_t udp_src, char *err, size_t errlen)
+{
+	int udp_ofs = fp_flow_encap_parse(hdr, len, err, errlen);
+
+	if (udp_ofs < 0)
+		return udp_ofs;
+	memcpy(s->encap, hdr, len);
+	s->encap_len = (uint16_t)len;
+	memcpy(s->encap + udp_ofs, &udp_src, sizeof(udp_src));
+	return 0;
+}
+
 /* Checks that 'encap' is Ethernet [VLAN] / IPv4|IPv6 / UDP / VXLAN. */
 static int
 fp_flow_check_encap(const uint8_t *e, uint16_t len, char *err, size_t errlen)
 {
-	uint16_t ofs = RTE_ETHER_HDR_LEN;
-	uint16_t type;
-	uint8_t proto;
+	char why[96];
 
-	if (len < RTE_ETHER_HDR_LEN + 20 + 8 + 8)
-		goto bad;
-	type = (uint16_t)(e[12] << 8 | e[13]);
-	if (type == RTE_ETHER_TYPE_VLAN) {
-		type = (uint16_t)(e[16] << 8 | e[17]);
-		ofs += 4;
-	}
-	if (type == RTE_ETHER_TYPE_IPV4) {
-		proto = e[ofs + 9];
-		ofs += (e[ofs] & 0xf) * 4;
-	} else if (type == RTE_ETHER_TYPE_IPV6) {
-		proto = e[ofs + 6];
-		ofs += 40;
-	} else {
-		goto bad;
-	}
-	if (proto != IPPROTO_UDP || ofs + 16 != len)
-		goto bad;
-	return 0;
-bad:
+	if (fp_flow_encap_parse(e, len, why, sizeof(why)) >= 0)
+		return 0;
 	if (err != NULL && errlen > 0)
 		snprintf(err, errlen, "the encapsulation (%u bytes) is not "
-			 "Ethernet/IPv4|IPv6/UDP/VXLAN", len);
+			 "Ethernet/IPv4|IPv6/UDP/VXLAN: %s", len, why);
 	return -EINVAL;
 }
 
@@ -904,7 +949,7 @@ fp_flow_probe_ct(struct fp_flow_probe *p, uint16_t port_id, char *why,
 		s.ct_mode = FP_FLOW_CT_HW;
 		s.ct_handle = h;
 		s.out_port = port_id;
-		s.encap_len = RTE_ETHER_HDR_LEN + 20 + 8 + 8;
+		s.encap_len = FP_FLOW_MIN_ENCAP;
 		s.encap[12] = 0x08;
 		s.encap[14] = 0x45;
 		s.encap[14 + 9] = IPPROTO_UDP;

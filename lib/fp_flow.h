@@ -60,6 +60,8 @@ enum fp_flow_ct_mode {
 
 /** Longest outer header an egress rule pushes (IPv6 + VLAN + VXLAN). */
 #define FP_FLOW_MAX_ENCAP 128
+/** Shortest outer header: Ethernet, IPv4 without options, UDP, VXLAN. */
+#define FP_FLOW_MIN_ENCAP (14 + 20 + 8 + 8)
 
 /** A folded stream, as the translator sees it. */
 struct fp_flow_stream {
@@ -170,6 +172,56 @@ struct fp_flow_rule {
 int
 fp_flow_translate(const struct fp_flow_stream *s, struct fp_flow_rule *r,
 		  char *err, size_t errlen);
+
+/**
+ * Parse the outer header an egress rule would push: Ethernet, an optional
+ * 802.1Q tag, IPv4 (options allowed) or IPv6 (no extension headers), UDP
+ * and VXLAN, nothing before or after. The UDP ports and the VXLAN header
+ * are not checked: any VXLAN port works, since the rule pushes the bytes
+ * as they are.
+ *
+ * @param hdr
+ *   The header, as the software path pushes it.
+ * @param len
+ *   Its length in bytes.
+ * @param err
+ *   On refusal, why ("an outer header that is not IPv4 or IPv6", ...);
+ *   may be NULL.
+ * @param errlen
+ *   Size of 'err'.
+ * @return
+ *   The offset of the UDP header in 'hdr', or -EINVAL if the header is
+ *   longer than FP_FLOW_MAX_ENCAP, shorter than FP_FLOW_MIN_ENCAP, not
+ *   IPv4 or IPv6, has bytes between the IP header and UDP/VXLAN or after
+ *   them (IP options whose length does not add up, IPv6 extension
+ *   headers), or an IP protocol other than UDP.
+ */
+int
+fp_flow_encap_parse(const uint8_t *hdr, size_t len, char *err, size_t errlen);
+
+/**
+ * Set a stream's encapsulation: check 'hdr' with fp_flow_encap_parse(),
+ * copy it into 's->encap' and 's->encap_len', and write 'udp_src' as the
+ * UDP source port of the copy (the one software gives the stream).
+ *
+ * @param s
+ *   The stream; left unchanged on refusal.
+ * @param hdr
+ *   The outer header.
+ * @param len
+ *   Its length in bytes.
+ * @param udp_src
+ *   UDP source port, network order.
+ * @param err
+ *   On refusal, why, as fp_flow_encap_parse() says it; may be NULL.
+ * @param errlen
+ *   Size of 'err'.
+ * @return
+ *   0, or -EINVAL as fp_flow_encap_parse().
+ */
+int
+fp_flow_encap_set(struct fp_flow_stream *s, const uint8_t *hdr, size_t len,
+		  rte_be16_t udp_src, char *err, size_t errlen);
 
 /** Copy a rule, fixing its pointers to its own storage. */
 void

@@ -8,7 +8,9 @@
  * support, so every shape is rejected and remembered).
  */
 
+#include <errno.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -339,6 +341,215 @@ test_egress_raw_encap(void **state)
 			    "represented_port/count");
 }
 
+/* An outer header as OVS's tnl_push builds it: Ethernet, an 802.1Q tag if
+ * 'vlan', IPv6 if 'ipv6' else IPv4 with 'ip_opt_words' words of options,
+ * UDP 49153 to 4789, VXLAN VNI 100. Returns its length. */
+static size_t
+outer_header(uint8_t *e, bool vlan, bool ipv6, unsigned int ip_opt_words)
+{
+	size_t l3 = vlan ? 18 : 14, l4;
+
+	memset(e, 0, FP_FLOW_MAX_ENCAP);
+	memcpy(e, remote_mac, 6);
+	memcpy(e + 6, vtep_mac, 6);
+	if (vlan) {
+		e[12] = 0x81;
+		e[15] = 10;
+	}
+	e[l3 - 2] = ipv6 ? 0x86 : 0x08;
+	e[l3 - 1] = ipv6 ? 0xdd : 0x00;
+	if (ipv6) {
+		e[l3] = 0x60;
+		e[l3 + 6] = IPPROTO_UDP;
+		e[l3 + 7] = 64;
+		l4 = l3 + 40;
+	} else {
+		e[l3] = 0x45 + ip_opt_words;
+		e[l3 + 8] = 64;
+		e[l3 + 9] = IPPROTO_UDP;
+		l4 = l3 + 20 + 4 * ip_opt_words;
+	}
+	e[l4 + 0] = 0xc0;
+	e[l4 + 1] = 0x01;
+	e[l4 + 2] = 0x12;
+	e[l4 + 3] = 0xb5;
+	e[l4 + 8] = 0x08;
+	e[l4 + 14] = 100;
+	return l4 + 16;
+}
+
+static void
+test_encap_parse_returns_udp_offset_of_each_outer_shape(void **state)
+{
+	uint8_t e[FP_FLOW_MAX_ENCAP];
+	char err[96] = "";
+	size_t len;
+
+	(void)state;
+	len = outer_header(e, false, false, 0);
+	assert_int_equal(len, 50);
+	assert_int_equal(fp_flow_encap_parse(e, len, err, sizeof(err)), 34);
+	len = outer_header(e, true, false, 0);
+	assert_int_equal(fp_flow_encap_parse(e, len, err, sizeof(err)), 38);
+	len = outer_header(e, false, true, 0);
+	assert_int_equal(fp_flow_encap_parse(e, len, err, sizeof(err)), 54);
+	len = outer_header(e, true, true, 0);
+	assert_int_equal(fp_flow_encap_parse(e, len, err, sizeof(err)), 58);
+	assert_string_equal(err, "");
+}
+
+static void
+test_encap_parse_accepts_ipv4_options(void **state)
+{
+	uint8_t e[FP_FLOW_MAX_ENCAP];
+	size_t len;
+
+	(void)state;
+	len = outer_header(e, false, false, 2);
+	assert_int_equal(len, 58);
+	assert_int_equal(fp_flow_encap_parse(e, len, NULL, 0), 42);
+}
+
+static void
+test_encap_parse_refuses_header_that_is_not_ip(void **state)
+{
+	uint8_t e[FP_FLOW_MAX_ENCAP];
+	char err[96];
+	size_t len;
+
+	(void)state;
+	len = outer_header(e, false, false, 0);
+	e[12] = 0x88;
+	e[13] = 0x47;	/* MPLS */
+	assert_int_equal(fp_flow_encap_parse(e, len, err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "an outer header that is not IPv4 or IPv6");
+
+	/* 802.1ad outer tag: only 802.1Q is parsed. */
+	len = outer_header(e, true, false, 0);
+	e[12] = 0x88;
+	e[13] = 0xa8;
+	assert_int_equal(fp_flow_encap_parse(e, len, err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "an outer header that is not IPv4 or IPv6");
+}
+
+static void
+test_encap_parse_refuses_ipv6_extension_header(void **state)
+{
+	uint8_t e[FP_FLOW_MAX_ENCAP];
+	char err[96];
+	size_t len;
+
+	(void)state;
+	/* A hop-by-hop header of 8 bytes between IPv6 and UDP. */
+	len = outer_header(e, false, true, 0);
+	memmove(e + 62, e + 54, 16);
+	memset(e + 54, 0, 8);
+	e[54] = IPPROTO_UDP;
+	e[20] = 0;
+	assert_int_equal(fp_flow_encap_parse(e, len + 8, err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "an outer header with IP options or "
+			    "extension headers");
+}
+
+static void
+test_encap_parse_refuses_bytes_after_vxlan(void **state)
+{
+	uint8_t e[FP_FLOW_MAX_ENCAP];
+	char err[96];
+	size_t len;
+
+	(void)state;
+	len = outer_header(e, false, false, 0);
+	assert_int_equal(fp_flow_encap_parse(e, len + 4, err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "an outer header with IP options or "
+			    "extension headers");
+}
+
+static void
+test_encap_parse_refuses_ip_protocol_other_than_udp(void **state)
+{
+	uint8_t e[FP_FLOW_MAX_ENCAP];
+	char err[96];
+	size_t len;
+
+	(void)state;
+	len = outer_header(e, false, false, 0);
+	e[23] = IPPROTO_TCP;
+	assert_int_equal(fp_flow_encap_parse(e, len, err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "an outer header whose IP protocol is not "
+			    "UDP");
+	len = outer_header(e, false, true, 0);
+	e[20] = 47;	/* GRE */
+	assert_int_equal(fp_flow_encap_parse(e, len, err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "an outer header whose IP protocol is not "
+			    "UDP");
+}
+
+static void
+test_encap_parse_refuses_too_short_or_too_long(void **state)
+{
+	uint8_t e[FP_FLOW_MAX_ENCAP + 1];
+	char err[96];
+
+	(void)state;
+	outer_header(e, false, false, 0);
+	assert_int_equal(fp_flow_encap_parse(e, FP_FLOW_MIN_ENCAP - 1, err,
+					     sizeof(err)), -EINVAL);
+	assert_string_equal(err, "an outer header shorter than "
+			    "Ethernet/IPv4/UDP/VXLAN");
+	assert_int_equal(fp_flow_encap_parse(e, FP_FLOW_MAX_ENCAP + 1, err,
+					     sizeof(err)), -EINVAL);
+	assert_string_equal(err, "an outer header longer than a rule takes");
+}
+
+static void
+test_encap_set_copies_header_with_stream_udp_source_port(void **state)
+{
+	uint8_t e[FP_FLOW_MAX_ENCAP];
+	struct fp_flow_stream s;
+	struct fp_flow_rule r;
+	size_t len;
+
+	(void)state;
+	egress_stream(&s);
+	len = outer_header(e, true, true, 0);
+	assert_int_equal(fp_flow_encap_set(&s, e, len, RTE_BE16(0xd431),
+					   NULL, 0), 0);
+	assert_int_equal(s.encap_len, len);
+	assert_int_equal(s.encap[58], 0xd4);
+	assert_int_equal(s.encap[59], 0x31);
+	e[58] = 0xd4;
+	e[59] = 0x31;
+	assert_memory_equal(s.encap, e, len);
+	assert_int_equal(fp_flow_translate(&s, &r, NULL, 0), 0);
+}
+
+static void
+test_encap_set_leaves_stream_unchanged_on_refusal(void **state)
+{
+	uint8_t e[FP_FLOW_MAX_ENCAP];
+	struct fp_flow_stream s, before;
+	char err[96];
+	size_t len;
+
+	(void)state;
+	egress_stream(&s);
+	before = s;
+	len = outer_header(e, false, false, 0);
+	e[23] = IPPROTO_TCP;
+	assert_int_equal(fp_flow_encap_set(&s, e, len, RTE_BE16(1), err,
+					   sizeof(err)), -EINVAL);
+	assert_string_equal(err, "an outer header whose IP protocol is not "
+			    "UDP");
+	assert_memory_equal(&s, &before, sizeof(s));
+}
+
 static void
 test_meter_and_port_id(void **state)
 {
@@ -424,7 +635,9 @@ test_refusals_say_why(void **state)
 	s.encap[23] = IPPROTO_TCP;
 	assert_int_equal(fp_flow_translate(&s, &r, err, sizeof(err)),
 			 -EINVAL);
-	assert_non_null(strstr(err, "not Ethernet/IPv4|IPv6/UDP/VXLAN"));
+	assert_string_equal(err, "the encapsulation (50 bytes) is not "
+			    "Ethernet/IPv4|IPv6/UDP/VXLAN: an outer header "
+			    "whose IP protocol is not UDP");
 
 	ingress_stream(&s);
 	s.key.layer[1].vlan_kind = FP_PKT_VLAN_8021Q;
@@ -570,6 +783,19 @@ main(void)
 		cmocka_unit_test(test_ingress_inner_vlan),
 		cmocka_unit_test(test_nat_rewrites),
 		cmocka_unit_test(test_egress_raw_encap),
+		cmocka_unit_test(
+			test_encap_parse_returns_udp_offset_of_each_outer_shape),
+		cmocka_unit_test(test_encap_parse_accepts_ipv4_options),
+		cmocka_unit_test(test_encap_parse_refuses_header_that_is_not_ip),
+		cmocka_unit_test(test_encap_parse_refuses_ipv6_extension_header),
+		cmocka_unit_test(test_encap_parse_refuses_bytes_after_vxlan),
+		cmocka_unit_test(
+			test_encap_parse_refuses_ip_protocol_other_than_udp),
+		cmocka_unit_test(test_encap_parse_refuses_too_short_or_too_long),
+		cmocka_unit_test(
+			test_encap_set_copies_header_with_stream_udp_source_port),
+		cmocka_unit_test(
+			test_encap_set_leaves_stream_unchanged_on_refusal),
 		cmocka_unit_test(test_meter_and_port_id),
 		cmocka_unit_test(test_hw_conntrack_mode),
 		cmocka_unit_test(test_refusals_say_why),

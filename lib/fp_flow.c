@@ -469,6 +469,68 @@ fp_flow_translate(const struct fp_flow_stream *s, struct fp_flow_rule *r,
 	return 0;
 }
 
+void
+fp_flow_hdr_from_layer(struct fp_flow_hdr *h, const struct fp_pkt_layer *l)
+{
+	memset(h, 0, sizeof(*h));
+	memcpy(h->dl_src, l->dl_src, sizeof(h->dl_src));
+	memcpy(h->dl_dst, l->dl_dst, sizeof(h->dl_dst));
+	memcpy(h->nw_src, l->src, sizeof(h->nw_src));
+	memcpy(h->nw_dst, l->dst, sizeof(h->nw_dst));
+	h->tp_src = l->tp_src;
+	h->tp_dst = l->tp_dst;
+	h->ttl = l->nw_ttl;
+	h->vlan = l->vlan_kind != FP_PKT_VLAN_NONE;
+	h->vlan_tci = l->vlan_tci;
+}
+
+uint32_t
+fp_flow_rewrite_diff(const struct fp_pkt_layer *before,
+		     const struct fp_flow_hdr *after,
+		     struct fp_flow_stream *s)
+{
+	size_t nw_len = fp_flow_layer_ipv6(before) ? 16 : 4;
+	bool tagged = before->vlan_kind != FP_PKT_VLAN_NONE;
+	uint32_t bits = 0;
+
+	if (memcmp(after->dl_src, before->dl_src, 6) != 0) {
+		bits |= FP_FLOW_SET_DL_SRC;
+		memcpy(s->set_dl_src, after->dl_src, 6);
+	}
+	if (memcmp(after->dl_dst, before->dl_dst, 6) != 0) {
+		bits |= FP_FLOW_SET_DL_DST;
+		memcpy(s->set_dl_dst, after->dl_dst, 6);
+	}
+	if (memcmp(after->nw_src, before->src, nw_len) != 0) {
+		bits |= FP_FLOW_SET_NW_SRC;
+		memcpy(s->set_nw_src, after->nw_src, 16);
+	}
+	if (memcmp(after->nw_dst, before->dst, nw_len) != 0) {
+		bits |= FP_FLOW_SET_NW_DST;
+		memcpy(s->set_nw_dst, after->nw_dst, 16);
+	}
+	if (after->tp_src != before->tp_src) {
+		bits |= FP_FLOW_SET_TP_SRC;
+		s->set_tp_src = after->tp_src;
+	}
+	if (after->tp_dst != before->tp_dst) {
+		bits |= FP_FLOW_SET_TP_DST;
+		s->set_tp_dst = after->tp_dst;
+	}
+	if (after->ttl != before->nw_ttl) {
+		bits |= FP_FLOW_SET_TTL;
+		s->set_ttl = after->ttl;
+	}
+	if (tagged && (!after->vlan || after->vlan_tci != before->vlan_tci))
+		bits |= FP_FLOW_POP_VLAN;
+	if (after->vlan && (!tagged || after->vlan_tci != before->vlan_tci)) {
+		bits |= FP_FLOW_PUSH_VLAN;
+		s->push_vlan_tci = after->vlan_tci;
+	}
+	s->rewrite |= bits;
+	return bits;
+}
+
 /* Re-points 'p' from inside 'src' to the same place inside 'dst'. */
 static const void *
 fp_flow_repoint(const void *p, const struct fp_flow_rule *src,

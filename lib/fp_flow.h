@@ -57,6 +57,10 @@ enum fp_flow_ct_mode {
 #define FP_FLOW_POP_VLAN     0x0040 /**< OF_POP_VLAN. */
 #define FP_FLOW_PUSH_VLAN    0x0080 /**< OF_PUSH_VLAN + OF_SET_VLAN_VID/PCP. */
 #define FP_FLOW_SET_TTL      0x0100 /**< SET_TTL (IPv4 TTL, IPv6 hops). */
+/** The rewrites that change a stream's addresses or ports: with any of
+ *  them, the rule's packets leave with another 5-tuple than the key's. */
+#define FP_FLOW_SET_TUPLE (FP_FLOW_SET_NW_SRC | FP_FLOW_SET_NW_DST | \
+			   FP_FLOW_SET_TP_SRC | FP_FLOW_SET_TP_DST)
 
 /** Longest outer header an egress rule pushes (IPv6 + VLAN + VXLAN). */
 #define FP_FLOW_MAX_ENCAP 128
@@ -102,6 +106,24 @@ struct fp_flow_stream {
 	struct rte_flow_action_handle *ct_handle;
 
 	uint32_t priority;         /**< Rule priority (attr.priority). */
+};
+
+/**
+ * The fields of a (inner) packet that a rule can rewrite, as a chain of
+ * actions leaves them. Start from the stream's key with
+ * fp_flow_hdr_from_layer(), apply the chain's sets, pushes and pops, and
+ * turn the result into rewrites with fp_flow_rewrite_diff().
+ */
+struct fp_flow_hdr {
+	uint8_t dl_src[6];
+	uint8_t dl_dst[6];
+	uint8_t nw_src[16];        /**< IPv4 in the first 4 bytes. */
+	uint8_t nw_dst[16];
+	rte_be16_t tp_src;
+	rte_be16_t tp_dst;
+	uint8_t ttl;               /**< IPv4 TTL or IPv6 hop limit. */
+	bool vlan;                 /**< Has an 802.1Q tag. */
+	rte_be16_t vlan_tci;       /**< The tag's TCI, if 'vlan'. */
 };
 
 #define FP_FLOW_MAX_ITEMS   12
@@ -222,6 +244,41 @@ fp_flow_encap_parse(const uint8_t *hdr, size_t len, char *err, size_t errlen);
 int
 fp_flow_encap_set(struct fp_flow_stream *s, const uint8_t *hdr, size_t len,
 		  rte_be16_t udp_src, char *err, size_t errlen);
+
+/**
+ * Fill a header state with the fields of a stream's layer, before any
+ * action: 'vlan' is set for any tag, 802.1ad included.
+ *
+ * @param h
+ *   Filled in.
+ * @param l
+ *   The layer the rule matches and rewrites (the inner one for ingress).
+ */
+void
+fp_flow_hdr_from_layer(struct fp_flow_hdr *h, const struct fp_pkt_layer *l);
+
+/**
+ * Turn what a chain of actions does to a packet into a stream's rewrites:
+ * compare the layer the packet arrives with to the header state the
+ * actions leave. Addresses are compared on 4 bytes for IPv4 and 16 for
+ * IPv6. A tag that goes or changes pops; a tag that comes or changes
+ * pushes 'after->vlan_tci' (both for a changed tag).
+ *
+ * @param before
+ *   The layer as the key has it.
+ * @param after
+ *   The header state after the actions.
+ * @param s
+ *   The stream: the FP_FLOW_SET_* bits found are ORed into 's->rewrite'
+ *   and their values set (set_dl_src, ..., push_vlan_tci); nothing else
+ *   is touched.
+ * @return
+ *   The FP_FLOW_SET_* bits found.
+ */
+uint32_t
+fp_flow_rewrite_diff(const struct fp_pkt_layer *before,
+		     const struct fp_flow_hdr *after,
+		     struct fp_flow_stream *s);
 
 /** Copy a rule, fixing its pointers to its own storage. */
 void

@@ -551,6 +551,157 @@ test_encap_set_leaves_stream_unchanged_on_refusal(void **state)
 }
 
 static void
+test_rewrite_diff_of_untouched_header_is_empty(void **state)
+{
+	struct fp_flow_stream s, before;
+	struct fp_flow_hdr h;
+	struct fp_pkt_layer *l;
+
+	(void)state;
+	ingress_stream(&s);
+	l = &s.key.layer[1];
+	l->vlan_kind = FP_PKT_VLAN_8021Q;
+	l->vlan_tci = RTE_BE16(0x2064);
+	before = s;
+	fp_flow_hdr_from_layer(&h, l);
+	assert_int_equal(fp_flow_rewrite_diff(l, &h, &s), 0);
+	assert_memory_equal(&s, &before, sizeof(s));
+
+	layer_ipv6(l, IPPROTO_TCP, 5000, 80);
+	before = s;
+	fp_flow_hdr_from_layer(&h, l);
+	assert_int_equal(fp_flow_rewrite_diff(l, &h, &s), 0);
+	assert_memory_equal(&s, &before, sizeof(s));
+}
+
+static void
+test_rewrite_diff_nat_sets_addresses_and_ports(void **state)
+{
+	static const uint8_t snat[4] = { 192, 0, 2, 7 };
+	struct fp_flow_stream s;
+	struct fp_flow_hdr h;
+	const struct fp_pkt_layer *l;
+	uint32_t bits;
+
+	(void)state;
+	ingress_stream(&s);
+	l = &s.key.layer[1];
+	fp_flow_hdr_from_layer(&h, l);
+	memcpy(h.nw_src, snat, 4);
+	h.tp_src = RTE_BE16(40000);
+	bits = fp_flow_rewrite_diff(l, &h, &s);
+	assert_int_equal(bits, FP_FLOW_SET_NW_SRC | FP_FLOW_SET_TP_SRC);
+	assert_int_equal(s.rewrite, bits);
+	assert_memory_equal(s.set_nw_src, snat, 4);
+	assert_int_equal(s.set_tp_src, RTE_BE16(40000));
+	assert_true(bits & FP_FLOW_SET_TUPLE);
+}
+
+static void
+test_rewrite_diff_compares_ipv4_addresses_on_four_bytes(void **state)
+{
+	struct fp_flow_stream s;
+	struct fp_flow_hdr h;
+	const struct fp_pkt_layer *l;
+
+	(void)state;
+	ingress_stream(&s);
+	l = &s.key.layer[1];
+	fp_flow_hdr_from_layer(&h, l);
+	/* What a 16-byte copy of a NAT tuple may leave past an IPv4
+	 * address is not a rewrite. */
+	memset(h.nw_dst + 4, 0xee, 12);
+	assert_int_equal(fp_flow_rewrite_diff(l, &h, &s), 0);
+
+	layer_ipv6(&s.key.layer[1], IPPROTO_TCP, 5000, 80);
+	fp_flow_hdr_from_layer(&h, l);
+	h.nw_dst[15] = 9;
+	assert_int_equal(fp_flow_rewrite_diff(l, &h, &s),
+			 FP_FLOW_SET_NW_DST);
+	assert_int_equal(s.set_nw_dst[15], 9);
+}
+
+static void
+test_rewrite_diff_routing_sets_macs_and_ttl_not_tuple(void **state)
+{
+	struct fp_flow_stream s;
+	struct fp_flow_hdr h;
+	const struct fp_pkt_layer *l;
+	uint32_t bits;
+
+	(void)state;
+	ingress_stream(&s);
+	l = &s.key.layer[1];
+	fp_flow_hdr_from_layer(&h, l);
+	memcpy(h.dl_src, vtep_mac, 6);
+	memcpy(h.dl_dst, remote_mac, 6);
+	h.ttl = 63;
+	bits = fp_flow_rewrite_diff(l, &h, &s);
+	assert_int_equal(bits, FP_FLOW_SET_DL_SRC | FP_FLOW_SET_DL_DST |
+			 FP_FLOW_SET_TTL);
+	assert_memory_equal(s.set_dl_src, vtep_mac, 6);
+	assert_memory_equal(s.set_dl_dst, remote_mac, 6);
+	assert_int_equal(s.set_ttl, 63);
+	assert_false(bits & FP_FLOW_SET_TUPLE);
+}
+
+static void
+test_rewrite_diff_vlan_pop_push_and_retag(void **state)
+{
+	struct fp_flow_stream s;
+	struct fp_flow_hdr h;
+	struct fp_pkt_layer *l;
+
+	(void)state;
+	ingress_stream(&s);
+	l = &s.key.layer[1];
+	/* Untagged, then tagged: push. */
+	fp_flow_hdr_from_layer(&h, l);
+	h.vlan = true;
+	h.vlan_tci = RTE_BE16(0x000a);
+	assert_int_equal(fp_flow_rewrite_diff(l, &h, &s), FP_FLOW_PUSH_VLAN);
+	assert_int_equal(s.push_vlan_tci, RTE_BE16(0x000a));
+
+	/* Tagged, then untagged: pop. */
+	ingress_stream(&s);
+	l->vlan_kind = FP_PKT_VLAN_8021Q;
+	l->vlan_tci = RTE_BE16(0x000a);
+	fp_flow_hdr_from_layer(&h, l);
+	assert_true(h.vlan);
+	h.vlan = false;
+	assert_int_equal(fp_flow_rewrite_diff(l, &h, &s), FP_FLOW_POP_VLAN);
+
+	/* Tagged, then another tag: pop and push. */
+	ingress_stream(&s);
+	l->vlan_kind = FP_PKT_VLAN_8021Q;
+	l->vlan_tci = RTE_BE16(0x000a);
+	fp_flow_hdr_from_layer(&h, l);
+	h.vlan_tci = RTE_BE16(0x000b);
+	assert_int_equal(fp_flow_rewrite_diff(l, &h, &s),
+			 FP_FLOW_POP_VLAN | FP_FLOW_PUSH_VLAN);
+	assert_int_equal(s.push_vlan_tci, RTE_BE16(0x000b));
+}
+
+static void
+test_rewrite_diff_adds_to_stream_rewrites(void **state)
+{
+	struct fp_flow_stream s;
+	struct fp_flow_hdr h;
+	const struct fp_pkt_layer *l;
+
+	(void)state;
+	ingress_stream(&s);
+	s.rewrite = FP_FLOW_SET_TTL;
+	s.set_ttl = 10;
+	l = &s.key.layer[1];
+	fp_flow_hdr_from_layer(&h, l);
+	h.tp_dst = RTE_BE16(8080);
+	assert_int_equal(fp_flow_rewrite_diff(l, &h, &s), FP_FLOW_SET_TP_DST);
+	assert_int_equal(s.rewrite, FP_FLOW_SET_TTL | FP_FLOW_SET_TP_DST);
+	assert_int_equal(s.set_ttl, 10);
+}
+
+static void
 test_meter_and_port_id(void **state)
 {
 	static const enum rte_flow_action_type actions[] = {
@@ -796,6 +947,14 @@ main(void)
 			test_encap_set_copies_header_with_stream_udp_source_port),
 		cmocka_unit_test(
 			test_encap_set_leaves_stream_unchanged_on_refusal),
+		cmocka_unit_test(test_rewrite_diff_of_untouched_header_is_empty),
+		cmocka_unit_test(test_rewrite_diff_nat_sets_addresses_and_ports),
+		cmocka_unit_test(
+			test_rewrite_diff_compares_ipv4_addresses_on_four_bytes),
+		cmocka_unit_test(
+			test_rewrite_diff_routing_sets_macs_and_ttl_not_tuple),
+		cmocka_unit_test(test_rewrite_diff_vlan_pop_push_and_retag),
+		cmocka_unit_test(test_rewrite_diff_adds_to_stream_rewrites),
 		cmocka_unit_test(test_meter_and_port_id),
 		cmocka_unit_test(test_hw_conntrack_mode),
 		cmocka_unit_test(test_refusals_say_why),

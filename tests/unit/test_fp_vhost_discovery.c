@@ -2,8 +2,8 @@
 
 /* Tests of the vhost-user library's discovery side: the cpulist parser,
  * host topology from a fake sysfs, VMs from a fake procfs, libvirt domain
- * XML, and finding a socket's peer pid through real AF_UNIX sockets in
- * both vhost-user modes. */
+ * XML, finding a socket's peer pid through real AF_UNIX sockets in
+ * both vhost-user modes, and the precedence of fp_vm_discover(). */
 
 #include <errno.h>
 #include <setjmp.h>
@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -612,6 +613,160 @@ test_libvirt_xml_bad_parts_are_named(void **state)
 	fp_vm_fini(&vm);
 }
 
+/* --- discovery precedence: declarations --- */
+
+/* A port "vhu0" with no VM connected, as OVS sees it. */
+static struct fp_vm_port
+port_without_vm(void)
+{
+	struct fp_vm_port port = {
+		.name = "vhu0",
+		.socket = NULL,
+		.mode = "client",
+		.decl = { .numa_node = -1 },
+	};
+
+	return port;
+}
+
+static const char vm1_xml[] =
+	"<domain type='kvm'><name>vm1</name><vcpu>2</vcpu>"
+	"<cputune><vcpupin vcpu='0' cpuset='10'/>"
+	"<vcpupin vcpu='1' cpuset='11'/></cputune></domain>";
+
+static void
+test_discover_declared_xml_wins_over_cpus(void **state)
+{
+	struct xml_fixture *f = *state;
+	struct fp_vm_port port = port_without_vm();
+	struct fp_vm_discovery found;
+	char want[FP_VM_TEXT_MAX];
+	struct fp_vm vm;
+
+	port.decl.libvirt_xml = xml_file(f, vm1_xml);
+	port.decl.cpus = "0-1";
+	assert_int_equal(fp_vm_discover(f->root, &port, f->topo, &vm, &found),
+			 0);
+	snprintf(want, sizeof(want), "declared: vm-libvirt-xml %s",
+		 port.decl.libvirt_xml);
+	assert_string_equal(found.origin, want);
+	assert_string_equal(found.decl_error, "");
+	assert_string_equal(found.error, "");
+	assert_int_equal(vm.source, FP_VM_SOURCE_LIBVIRT);
+	assert_string_equal(vm.name, "vm1");
+	assert_string_equal(fmt(&vm.vcpu_cpus), "10-11");
+	fp_vm_fini(&vm);
+}
+
+static void
+test_discover_vm_name_renames_declared_xml_vm(void **state)
+{
+	struct xml_fixture *f = *state;
+	struct fp_vm_port port = port_without_vm();
+	struct fp_vm_discovery found;
+	struct fp_vm vm;
+
+	port.decl.libvirt_xml = xml_file(f, vm1_xml);
+	port.decl.vm_name = "web";
+	assert_int_equal(fp_vm_discover(f->root, &port, f->topo, &vm, &found),
+			 0);
+	assert_string_equal(vm.name, "web");
+	fp_vm_fini(&vm);
+}
+
+static void
+test_discover_declared_cpus_named_after_port_or_vm_name(void **state)
+{
+	struct xml_fixture *f = *state;
+	struct fp_vm_port port = port_without_vm();
+	struct fp_vm_discovery found;
+	struct fp_vm vm;
+
+	port.decl.cpus = "8-11";
+	assert_int_equal(fp_vm_discover(f->root, &port, f->topo, &vm, &found),
+			 0);
+	assert_string_equal(found.origin, "declared: vm-cpus 8-11");
+	assert_int_equal(vm.source, FP_VM_SOURCE_CPUSET);
+	assert_string_equal(vm.name, "vhu0");
+	assert_int_equal(vm.numa_node, 1);
+	fp_vm_fini(&vm);
+
+	port.decl.numa_node = 0;
+	port.decl.vm_name = "db";
+	assert_int_equal(fp_vm_discover(f->root, &port, f->topo, &vm, &found),
+			 0);
+	assert_string_equal(found.origin,
+			    "declared: vm-cpus 8-11, vm-numa-node");
+	assert_string_equal(vm.name, "db");
+	assert_int_equal(vm.numa_node, 0);
+	fp_vm_fini(&vm);
+}
+
+static void
+test_discover_bad_xml_falls_back_to_socket_not_cpus(void **state)
+{
+	struct xml_fixture *f = *state;
+	struct fp_vm_port port = port_without_vm();
+	struct fp_vm_discovery found;
+	char want[FP_VM_TEXT_MAX];
+	struct fp_vm vm;
+
+	port.decl.libvirt_xml = xml_file(f, "<vm><name>x</name></vm>");
+	port.decl.cpus = "8-11";
+	assert_int_equal(fp_vm_discover(f->root, &port, f->topo, &vm, &found),
+			 -ENOENT);
+	snprintf(want, sizeof(want), "vhu0: libvirt XML %s: root element is "
+		 "<vm>, not <domain>; looking for the VM behind the socket "
+		 "instead", port.decl.libvirt_xml);
+	assert_string_equal(found.decl_error, want);
+	assert_string_equal(found.error, "no VM connected");
+	assert_string_equal(found.origin, "");
+	assert_null(vm.threads);
+	assert_int_equal(vm.n_vcpus, 0);
+}
+
+static void
+test_discover_bad_cpus_falls_back_to_socket(void **state)
+{
+	struct xml_fixture *f = *state;
+	struct fp_vm_port port = port_without_vm();
+	struct fp_vm_discovery found;
+	struct fp_vm vm;
+
+	port.decl.cpus = "8-x";
+	assert_int_equal(fp_vm_discover(f->root, &port, f->topo, &vm, &found),
+			 -ENOENT);
+	assert_string_equal(found.decl_error,
+			    "vhu0: vm-cpus: VM vhu0: pCPUs '8-x' are not a CPU "
+			    "list such as 8-11; looking for the VM behind the "
+			    "socket instead");
+	assert_string_equal(found.error, "no VM connected");
+
+	port.decl.cpus = "8-11";
+	port.decl.numa_node = 5;
+	assert_int_equal(fp_vm_discover(f->root, &port, f->topo, &vm, &found),
+			 -ENOENT);
+	assert_string_equal(found.decl_error,
+			    "vhu0: vm-cpus: VM vhu0: NUMA node 5 does not exist;"
+			    " looking for the VM behind the socket instead");
+}
+
+static void
+test_discover_without_declaration_or_vm_is_enoent(void **state)
+{
+	struct xml_fixture *f = *state;
+	struct fp_vm_port port = port_without_vm();
+	struct fp_vm_discovery found;
+	struct fp_vm vm;
+
+	port.decl.vm_name = "web";
+	assert_int_equal(fp_vm_discover(f->root, &port, f->topo, &vm, &found),
+			 -ENOENT);
+	assert_string_equal(found.error, "no VM connected");
+	assert_string_equal(found.decl_error, "");
+	assert_string_equal(found.origin, "");
+}
+
 /* --- real sockets --- */
 
 static int
@@ -726,6 +881,135 @@ test_socket_peer_client_mode_finds_listening_child(void **state)
 	fake_root_free(dir);
 }
 
+/* --- discovery precedence: the socket's peer --- */
+
+/* A "VM" connected to a vhost-user socket that OVS serves: a child whose
+ * main thread is named 'comm', which connects and waits for the parent to
+ * close. */
+struct peer_vm {
+	char *dir;
+	char path[PATH_MAX];
+	int lfd;
+	int fd;
+	pid_t pid;
+};
+
+static void
+peer_vm_start(struct peer_vm *p, const char *comm)
+{
+	struct sockaddr_un addr;
+	char byte = 0;
+	int cfd;
+
+	p->dir = fake_root_new();
+	assert_non_null(p->dir);
+	snprintf(p->path, sizeof(p->path), "%s/vhu0.sock", p->dir);
+	p->lfd = unix_socket_at(p->path, &addr);
+	assert_true(p->lfd >= 0);
+	assert_int_equal(bind(p->lfd, (struct sockaddr *)&addr,
+			      sizeof(addr)), 0);
+	assert_int_equal(listen(p->lfd, 1), 0);
+	p->pid = fork();
+	assert_true(p->pid >= 0);
+	if (p->pid == 0) {
+		if (prctl(PR_SET_NAME, comm) < 0)
+			_exit(1);
+		cfd = unix_socket_at(p->path, &addr);
+		if (cfd < 0 || connect(cfd, (struct sockaddr *)&addr,
+				       sizeof(addr)) < 0)
+			_exit(1);
+		if (read(cfd, &byte, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	p->fd = accept4(p->lfd, NULL, NULL, SOCK_CLOEXEC);
+	assert_true(p->fd >= 0);
+}
+
+static void
+peer_vm_stop(struct peer_vm *p)
+{
+	int status;
+
+	close(p->fd);
+	assert_int_equal(waitpid(p->pid, &status, 0), p->pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(p->lfd);
+	unlink(p->path);
+	fake_root_free(p->dir);
+}
+
+static void
+test_discover_socket_without_peer_says_so(void **state)
+{
+	struct fp_vm_port port = port_without_vm();
+	struct fp_vm_discovery found;
+	struct fp_vm vm;
+
+	(void)state;
+	port.socket = "/nonexistent/fp-vhu0.sock";
+	assert_int_equal(fp_vm_discover(NULL, &port, NULL, &vm, &found),
+			 -ENOENT);
+	assert_string_equal(found.error, "no peer found for socket "
+			    "/nonexistent/fp-vhu0.sock (No such file or "
+			    "directory)");
+}
+
+static void
+test_discover_peer_with_vcpu_thread_is_the_vm(void **state)
+{
+	struct fp_vm_port port = port_without_vm();
+	struct fp_vm_discovery found;
+	char want[FP_VM_TEXT_MAX];
+	struct peer_vm peer;
+	struct fp_vm vm;
+
+	(void)state;
+	peer_vm_start(&peer, "CPU 0/KVM");
+	port.socket = peer.path;
+	port.mode = "server";
+	assert_int_equal(fp_vm_discover(NULL, &port, NULL, &vm, &found), 0);
+	snprintf(want, sizeof(want), "peer of socket %s (OVS is the "
+		 "vhost-user server)", peer.path);
+	assert_string_equal(found.origin, want);
+	assert_int_equal(vm.source, FP_VM_SOURCE_PROC);
+	assert_int_equal(vm.pid, peer.pid);
+	assert_int_equal(vm.n_vcpus, 1);
+	fp_vm_fini(&vm);
+
+	port.decl.vm_name = "web";
+	assert_int_equal(fp_vm_discover(NULL, &port, NULL, &vm, &found), 0);
+	assert_string_equal(vm.name, "web");
+	assert_int_equal(vm.pid, peer.pid);
+	fp_vm_fini(&vm);
+	peer_vm_stop(&peer);
+}
+
+static void
+test_discover_peer_without_vcpus_asks_to_declare(void **state)
+{
+	struct fp_vm_port port = port_without_vm();
+	struct fp_vm_discovery found;
+	char want[FP_VM_TEXT_MAX];
+	struct peer_vm peer;
+	struct fp_vm vm;
+
+	(void)state;
+	peer_vm_start(&peer, "not-a-vm");
+	port.socket = peer.path;
+	assert_int_equal(fp_vm_discover(NULL, &port, NULL, &vm, &found),
+			 -EINVAL);
+	snprintf(want, sizeof(want), "the peer of socket %s, pid %d (",
+		 peer.path, (int)peer.pid);
+	assert_true(strncmp(found.error, want, strlen(want)) == 0);
+	assert_non_null(strstr(found.error, "), has no vCPU or lcore threads;"
+			       " declare the VM with other_config:vm-cpus or "
+			       "vm-libvirt-xml"));
+	assert_string_equal(found.origin, "");
+	assert_null(vm.threads);
+	peer_vm_stop(&peer);
+}
+
 int
 main(void)
 {
@@ -768,6 +1052,28 @@ main(void)
 			test_socket_peer_server_mode_finds_connected_child),
 		cmocka_unit_test(
 			test_socket_peer_client_mode_finds_listening_child),
+		cmocka_unit_test_setup_teardown(
+			test_discover_declared_xml_wins_over_cpus,
+			xml_setup, xml_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_discover_vm_name_renames_declared_xml_vm,
+			xml_setup, xml_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_discover_declared_cpus_named_after_port_or_vm_name,
+			xml_setup, xml_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_discover_bad_xml_falls_back_to_socket_not_cpus,
+			xml_setup, xml_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_discover_bad_cpus_falls_back_to_socket,
+			xml_setup, xml_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_discover_without_declaration_or_vm_is_enoent,
+			xml_setup, xml_teardown),
+		cmocka_unit_test(test_discover_socket_without_peer_says_so),
+		cmocka_unit_test(test_discover_peer_with_vcpu_thread_is_the_vm),
+		cmocka_unit_test(
+			test_discover_peer_without_vcpus_asks_to_declare),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -879,6 +879,97 @@ test_format_is_testpmd_syntax(void **state)
 }
 
 static void
+test_format_names_every_egress_item_and_action(void **state)
+{
+	static const uint8_t new_ip6[16] = { 0xfd, [15] = 0x99 };
+	struct fp_flow_stream s;
+	struct fp_flow_rule r;
+	char buf[2048];
+	int handle, n;
+
+	(void)state;
+	egress_stream(&s);
+	layer_ipv6(&s.key.layer[0], IPPROTO_TCP, 80, 5000);
+	s.key.layer[0].vlan_kind = FP_PKT_VLAN_8021Q;
+	s.key.layer[0].vlan_tci = RTE_BE16(0x200a);
+	s.ct_mode = FP_FLOW_CT_HW;
+	s.ct_handle = (struct rte_flow_action_handle *)&handle;
+	s.rewrite = FP_FLOW_POP_VLAN | FP_FLOW_SET_DL_SRC |
+		    FP_FLOW_SET_DL_DST | FP_FLOW_SET_NW_SRC |
+		    FP_FLOW_SET_NW_DST | FP_FLOW_SET_TP_SRC |
+		    FP_FLOW_SET_TP_DST | FP_FLOW_SET_TTL | FP_FLOW_PUSH_VLAN;
+	memcpy(s.set_dl_src, gw_mac, 6);
+	memcpy(s.set_dl_dst, remote_mac, 6);
+	memcpy(s.set_nw_src, new_ip6, 16);
+	memcpy(s.set_nw_dst, new_ip6, 16);
+	s.set_tp_src = RTE_BE16(81);
+	s.set_tp_dst = RTE_BE16(5001);
+	s.set_ttl = 9;
+	s.push_vlan_tci = RTE_BE16(0x600b);
+	s.has_meter = true;
+	s.meter_id = 4;
+	s.use_port_id = true;
+	s.out_port = 2;
+	s.age_timeout = 30;
+	assert_int_equal(fp_flow_translate(&s, &r, NULL, 0), 0);
+	n = fp_flow_rule_format(&r, 5, buf, sizeof(buf));
+	assert_int_equal(n, (int)strlen(buf));
+	assert_string_equal(buf,
+		"flow create 5 transfer pattern"
+		" eth dst is 52:54:00:00:00:10 src is 02:00:00:00:00:02"
+		" type is 0x8100 /"
+		" vlan tci spec 0x200a tci mask 0xefff inner_type is 0x86dd /"
+		" ipv6 src is fd00:0:0:0:0:0:0:1 dst is fd00:0:0:0:0:0:0:2"
+		" proto is 6 /"
+		" tcp src is 80 dst is 5000 /"
+		" conntrack is 0x1 /"
+		" end actions indirect / of_pop_vlan /"
+		" set_mac_src mac_addr is 52:54:00:00:00:01 /"
+		" set_mac_dst mac_addr is 02:00:00:00:00:02 /"
+		" set_ipv6_src ipv6_addr is fd00:0:0:0:0:0:0:99 /"
+		" set_ipv6_dst ipv6_addr is fd00:0:0:0:0:0:0:99 /"
+		" set_tp_src port 81 / set_tp_dst port 5001 /"
+		" set_ttl ttl_value 9 /"
+		" of_push_vlan ethertype 0x8100 /"
+		" of_set_vlan_vid vlan_vid 11 / of_set_vlan_pcp vlan_pcp 3 /"
+		" raw_encap size 50 / meter mtr_id 4 / port_id id 2 / count /"
+		" age timeout 30 / end");
+}
+
+static void
+test_format_names_ipv4_rewrites_and_inner_udp(void **state)
+{
+	uint32_t new_src = RTE_BE32(0xc0a80a05);
+	uint32_t new_dst = RTE_BE32(0x0a0a0a0a);
+	struct fp_flow_stream s;
+	struct fp_flow_rule r;
+	char buf[2048];
+
+	(void)state;
+	ingress_stream(&s);
+	s.key.layer[1].nw_proto = IPPROTO_UDP;
+	s.rewrite = FP_FLOW_SET_NW_SRC | FP_FLOW_SET_NW_DST;
+	memcpy(s.set_nw_src, &new_src, 4);
+	memcpy(s.set_nw_dst, &new_dst, 4);
+	assert_int_equal(fp_flow_translate(&s, &r, NULL, 0), 0);
+	fp_flow_rule_format(&r, 1, buf, sizeof(buf));
+	assert_string_equal(buf,
+		"flow create 1 transfer pattern"
+		" eth dst is 02:00:00:00:00:01 type is 0x0800 /"
+		" ipv4 src is 172.31.1.2 dst is 172.31.1.1 proto is 17 /"
+		" udp dst is 4789 / vxlan vni is 100 /"
+		" eth dst is 52:54:00:00:00:10 src is 52:54:00:00:00:01"
+		" type is 0x0800 /"
+		" ipv4 src is 10.0.0.1 dst is 10.0.0.2 proto is 17 /"
+		" udp src is 5000 dst is 80 /"
+		" end actions vxlan_decap /"
+		" set_ipv4_src ipv4_addr is 192.168.10.5 /"
+		" set_ipv4_dst ipv4_addr is 10.10.10.10 /"
+		" represented_port ethdev_port_id 3 / count / age timeout 10 /"
+		" end");
+}
+
+static void
 test_probe_remembers_rejection(void **state)
 {
 	struct fp_flow_probe *p = fp_flow_probe_create();
@@ -961,6 +1052,9 @@ main(void)
 		cmocka_unit_test(test_shapes_ignore_values),
 		cmocka_unit_test(test_copy_points_into_the_copy),
 		cmocka_unit_test(test_format_is_testpmd_syntax),
+		cmocka_unit_test(
+			test_format_names_every_egress_item_and_action),
+		cmocka_unit_test(test_format_names_ipv4_rewrites_and_inner_udp),
 		cmocka_unit_test(test_probe_remembers_rejection),
 	};
 

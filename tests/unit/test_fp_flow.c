@@ -379,7 +379,7 @@ outer_header(uint8_t *e, bool vlan, bool ipv6, unsigned int ip_opt_words)
 }
 
 static void
-test_encap_parse_returns_udp_offset_of_each_outer_shape(void **state)
+test_encap_parse_finds_udp_in_each_outer_shape(void **state)
 {
 	uint8_t e[FP_FLOW_MAX_ENCAP];
 	char err[96] = "";
@@ -509,7 +509,7 @@ test_encap_parse_refuses_too_short_or_too_long(void **state)
 }
 
 static void
-test_encap_set_copies_header_with_stream_udp_source_port(void **state)
+test_encap_set_writes_stream_udp_source_port(void **state)
 {
 	uint8_t e[FP_FLOW_MAX_ENCAP];
 	struct fp_flow_stream s;
@@ -598,7 +598,7 @@ test_rewrite_diff_nat_sets_addresses_and_ports(void **state)
 }
 
 static void
-test_rewrite_diff_compares_ipv4_addresses_on_four_bytes(void **state)
+test_rewrite_diff_compares_ipv4_on_four_bytes(void **state)
 {
 	struct fp_flow_stream s;
 	struct fp_flow_hdr h;
@@ -1026,22 +1026,25 @@ main(void)
 		cmocka_unit_test(test_nat_rewrites),
 		cmocka_unit_test(test_egress_raw_encap),
 		cmocka_unit_test(
-			test_encap_parse_returns_udp_offset_of_each_outer_shape),
+			test_encap_parse_finds_udp_in_each_outer_shape),
 		cmocka_unit_test(test_encap_parse_accepts_ipv4_options),
-		cmocka_unit_test(test_encap_parse_refuses_header_that_is_not_ip),
-		cmocka_unit_test(test_encap_parse_refuses_ipv6_extension_header),
+		cmocka_unit_test(
+			test_encap_parse_refuses_header_that_is_not_ip),
+		cmocka_unit_test(
+			test_encap_parse_refuses_ipv6_extension_header),
 		cmocka_unit_test(test_encap_parse_refuses_bytes_after_vxlan),
 		cmocka_unit_test(
 			test_encap_parse_refuses_ip_protocol_other_than_udp),
-		cmocka_unit_test(test_encap_parse_refuses_too_short_or_too_long),
 		cmocka_unit_test(
-			test_encap_set_copies_header_with_stream_udp_source_port),
+			test_encap_parse_refuses_too_short_or_too_long),
+		cmocka_unit_test(test_encap_set_writes_stream_udp_source_port),
 		cmocka_unit_test(
 			test_encap_set_leaves_stream_unchanged_on_refusal),
-		cmocka_unit_test(test_rewrite_diff_of_untouched_header_is_empty),
-		cmocka_unit_test(test_rewrite_diff_nat_sets_addresses_and_ports),
 		cmocka_unit_test(
-			test_rewrite_diff_compares_ipv4_addresses_on_four_bytes),
+			test_rewrite_diff_of_untouched_header_is_empty),
+		cmocka_unit_test(
+			test_rewrite_diff_nat_sets_addresses_and_ports),
+		cmocka_unit_test(test_rewrite_diff_compares_ipv4_on_four_bytes),
 		cmocka_unit_test(
 			test_rewrite_diff_routing_sets_macs_and_ttl_not_tuple),
 		cmocka_unit_test(test_rewrite_diff_vlan_pop_push_and_retag),

@@ -747,8 +747,9 @@ test_discover_bad_cpus_falls_back_to_socket(void **state)
 	assert_int_equal(fp_vm_discover(f->root, &port, f->topo, &vm, &found),
 			 -ENOENT);
 	assert_string_equal(found.decl_error,
-			    "vhu0: vm-cpus: VM vhu0: NUMA node 5 does not exist;"
-			    " looking for the VM behind the socket instead");
+			    "vhu0: vm-cpus: VM vhu0: NUMA node 5 does not "
+			    "exist; looking for the VM behind the socket "
+			    "instead");
 }
 
 static void

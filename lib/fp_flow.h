@@ -17,6 +17,29 @@
  * Conntrack stays in software: the rule must let every TCP packet with
  * SYN, FIN or RST miss (FP_FLOW_CT_FLAGS masks those flags in the TCP item)
  * unless the NIC tracks the connection itself (FP_FLOW_CT_HW).
+ *
+ * Thread-safety
+ * =============
+ *
+ * Translation keeps no state: fp_flow_translate(), fp_flow_rule_copy(),
+ * fp_flow_rule_format(), fp_flow_encap_parse(), fp_flow_encap_set(),
+ * fp_flow_hdr_from_layer() and fp_flow_rewrite_diff() may run in any
+ * thread at once. A struct fp_flow_stream or fp_flow_rule belongs to its
+ * caller.
+ *
+ * The probe cache (struct fp_flow_probe) is shared: in Open vSwitch, the
+ * offload thread probes rule shapes and forgets removed ports, while the
+ * main thread formats the cache for fold/offload-show. Every function on it
+ * takes its mutex, so any thread may call any of them, except
+ * fp_flow_probe_free(), which the last user calls once no thread uses the
+ * cache. The mutex is not held across the PMD's rte_flow_validate():
+ * two threads that probe the same port and shape at once may both
+ * validate it, and the last verdict is kept.
+ *
+ * The connection-handle calls (fp_flow_ct_*()) and the probes call
+ * rte_flow, which serialises calls on a port whose PMD does not declare
+ * RTE_ETH_DEV_FLOW_OPS_THREAD_SAFE. Who may update a handle, and when, is
+ * the caller's protocol.
  */
 
 #include <stdbool.h>

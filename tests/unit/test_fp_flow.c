@@ -550,6 +550,16 @@ test_encap_set_leaves_stream_unchanged_on_refusal(void **state)
 	assert_memory_equal(&s, &before, sizeof(s));
 }
 
+/* Starts 's' as ingress_stream() and 'h' as its inner layer before any
+ * action; returns that layer. */
+static const struct fp_pkt_layer *
+rewrite_start(struct fp_flow_stream *s, struct fp_flow_hdr *h)
+{
+	ingress_stream(s);
+	fp_flow_hdr_from_layer(h, &s->key.layer[1]);
+	return &s->key.layer[1];
+}
+
 static void
 test_rewrite_diff_of_untouched_header_is_empty(void **state)
 {
@@ -584,9 +594,7 @@ test_rewrite_diff_nat_sets_addresses_and_ports(void **state)
 	uint32_t bits;
 
 	(void)state;
-	ingress_stream(&s);
-	l = &s.key.layer[1];
-	fp_flow_hdr_from_layer(&h, l);
+	l = rewrite_start(&s, &h);
 	memcpy(h.nw_src, snat, 4);
 	h.tp_src = RTE_BE16(40000);
 	bits = fp_flow_rewrite_diff(l, &h, &s);
@@ -605,9 +613,7 @@ test_rewrite_diff_compares_ipv4_on_four_bytes(void **state)
 	const struct fp_pkt_layer *l;
 
 	(void)state;
-	ingress_stream(&s);
-	l = &s.key.layer[1];
-	fp_flow_hdr_from_layer(&h, l);
+	l = rewrite_start(&s, &h);
 	/* What a 16-byte copy of a NAT tuple may leave past an IPv4
 	 * address is not a rewrite. */
 	memset(h.nw_dst + 4, 0xee, 12);
@@ -630,9 +636,7 @@ test_rewrite_diff_routing_sets_macs_and_ttl_not_tuple(void **state)
 	uint32_t bits;
 
 	(void)state;
-	ingress_stream(&s);
-	l = &s.key.layer[1];
-	fp_flow_hdr_from_layer(&h, l);
+	l = rewrite_start(&s, &h);
 	memcpy(h.dl_src, vtep_mac, 6);
 	memcpy(h.dl_dst, remote_mac, 6);
 	h.ttl = 63;
@@ -690,11 +694,9 @@ test_rewrite_diff_adds_to_stream_rewrites(void **state)
 	const struct fp_pkt_layer *l;
 
 	(void)state;
-	ingress_stream(&s);
+	l = rewrite_start(&s, &h);
 	s.rewrite = FP_FLOW_SET_TTL;
 	s.set_ttl = 10;
-	l = &s.key.layer[1];
-	fp_flow_hdr_from_layer(&h, l);
 	h.tp_dst = RTE_BE16(8080);
 	assert_int_equal(fp_flow_rewrite_diff(l, &h, &s), FP_FLOW_SET_TP_DST);
 	assert_int_equal(s.rewrite, FP_FLOW_SET_TTL | FP_FLOW_SET_TP_DST);

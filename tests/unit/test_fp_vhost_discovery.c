@@ -615,18 +615,52 @@ test_libvirt_xml_bad_parts_are_named(void **state)
 
 /* --- discovery precedence: declarations --- */
 
-/* A port "vhu0" with no VM connected, as OVS sees it. */
-static struct fp_vm_port
-port_without_vm(void)
-{
-	struct fp_vm_port port = {
-		.name = "vhu0",
-		.socket = NULL,
-		.mode = "client",
-		.decl = { .numa_node = -1 },
-	};
+/* A port "vhu0" with no VM connected, as OVS sees it, on the fake host of
+ * xml_setup(), and what fp_vm_discover() finds for it. */
+struct discover_fixture {
+	struct xml_fixture *xml;
+	struct fp_vm_port port;
+	struct fp_vm_discovery found;
+	struct fp_vm vm;
+	char want[FP_VM_TEXT_MAX];
+};
 
-	return port;
+static int
+discover_setup(void **state)
+{
+	struct discover_fixture *d = calloc(1, sizeof(*d));
+	void *xml;
+
+	if (d == NULL || xml_setup(&xml) < 0)
+		return -1;
+	d->xml = xml;
+	d->port.name = "vhu0";
+	d->port.mode = "client";
+	d->port.decl.numa_node = -1;
+	*state = d;
+	return 0;
+}
+
+static int
+discover_teardown(void **state)
+{
+	struct discover_fixture *d = *state;
+	void *xml = d->xml;
+
+	fp_vm_fini(&d->vm);
+	xml_teardown(&xml);
+	free(d);
+	return 0;
+}
+
+/* Runs fp_vm_discover() on the fixture's port, reading procfs under
+ * 'root' (the fake host's, where no process is, or NULL for this host). */
+static int
+discover(struct discover_fixture *d, const char *root)
+{
+	fp_vm_fini(&d->vm);
+	return fp_vm_discover(root, &d->port, d->xml->topo, &d->vm,
+			      &d->found);
 }
 
 static const char vm1_xml[] =
@@ -635,118 +669,84 @@ static const char vm1_xml[] =
 	"<vcpupin vcpu='1' cpuset='11'/></cputune></domain>";
 
 static void
-test_discover_declared_xml_wins_over_cpus(void **state)
+test_discover_declared_xml_wins_and_takes_vm_name(void **state)
 {
-	struct xml_fixture *f = *state;
-	struct fp_vm_port port = port_without_vm();
-	struct fp_vm_discovery found;
-	char want[FP_VM_TEXT_MAX];
-	struct fp_vm vm;
+	struct discover_fixture *d = *state;
 
-	port.decl.libvirt_xml = xml_file(f, vm1_xml);
-	port.decl.cpus = "0-1";
-	assert_int_equal(fp_vm_discover(f->root, &port, f->topo, &vm, &found),
-			 0);
-	snprintf(want, sizeof(want), "declared: vm-libvirt-xml %s",
-		 port.decl.libvirt_xml);
-	assert_string_equal(found.origin, want);
-	assert_string_equal(found.decl_error, "");
-	assert_string_equal(found.error, "");
-	assert_int_equal(vm.source, FP_VM_SOURCE_LIBVIRT);
-	assert_string_equal(vm.name, "vm1");
-	assert_string_equal(fmt(&vm.vcpu_cpus), "10-11");
-	fp_vm_fini(&vm);
-}
+	d->port.decl.libvirt_xml = xml_file(d->xml, vm1_xml);
+	d->port.decl.cpus = "0-1";
+	assert_int_equal(discover(d, d->xml->root), 0);
+	snprintf(d->want, sizeof(d->want), "declared: vm-libvirt-xml %s",
+		 d->port.decl.libvirt_xml);
+	assert_string_equal(d->found.origin, d->want);
+	assert_string_equal(d->found.decl_error, "");
+	assert_string_equal(d->found.error, "");
+	assert_int_equal(d->vm.source, FP_VM_SOURCE_LIBVIRT);
+	assert_string_equal(d->vm.name, "vm1");
+	assert_string_equal(fmt(&d->vm.vcpu_cpus), "10-11");
 
-static void
-test_discover_vm_name_renames_declared_xml_vm(void **state)
-{
-	struct xml_fixture *f = *state;
-	struct fp_vm_port port = port_without_vm();
-	struct fp_vm_discovery found;
-	struct fp_vm vm;
-
-	port.decl.libvirt_xml = xml_file(f, vm1_xml);
-	port.decl.vm_name = "web";
-	assert_int_equal(fp_vm_discover(f->root, &port, f->topo, &vm, &found),
-			 0);
-	assert_string_equal(vm.name, "web");
-	fp_vm_fini(&vm);
+	/* vm-name renames it. */
+	d->port.decl.vm_name = "web";
+	assert_int_equal(discover(d, d->xml->root), 0);
+	assert_string_equal(d->vm.name, "web");
 }
 
 static void
 test_discover_declared_cpus_named_after_port_or_vm_name(void **state)
 {
-	struct xml_fixture *f = *state;
-	struct fp_vm_port port = port_without_vm();
-	struct fp_vm_discovery found;
-	struct fp_vm vm;
+	struct discover_fixture *d = *state;
 
-	port.decl.cpus = "8-11";
-	assert_int_equal(fp_vm_discover(f->root, &port, f->topo, &vm, &found),
-			 0);
-	assert_string_equal(found.origin, "declared: vm-cpus 8-11");
-	assert_int_equal(vm.source, FP_VM_SOURCE_CPUSET);
-	assert_string_equal(vm.name, "vhu0");
-	assert_int_equal(vm.numa_node, 1);
-	fp_vm_fini(&vm);
+	d->port.decl.cpus = "8-11";
+	assert_int_equal(discover(d, d->xml->root), 0);
+	assert_string_equal(d->found.origin, "declared: vm-cpus 8-11");
+	assert_int_equal(d->vm.source, FP_VM_SOURCE_CPUSET);
+	assert_string_equal(d->vm.name, "vhu0");
+	assert_int_equal(d->vm.numa_node, 1);
 
-	port.decl.numa_node = 0;
-	port.decl.vm_name = "db";
-	assert_int_equal(fp_vm_discover(f->root, &port, f->topo, &vm, &found),
-			 0);
-	assert_string_equal(found.origin,
+	d->port.decl.numa_node = 0;
+	d->port.decl.vm_name = "db";
+	assert_int_equal(discover(d, d->xml->root), 0);
+	assert_string_equal(d->found.origin,
 			    "declared: vm-cpus 8-11, vm-numa-node");
-	assert_string_equal(vm.name, "db");
-	assert_int_equal(vm.numa_node, 0);
-	fp_vm_fini(&vm);
+	assert_string_equal(d->vm.name, "db");
+	assert_int_equal(d->vm.numa_node, 0);
 }
 
 static void
 test_discover_bad_xml_falls_back_to_socket_not_cpus(void **state)
 {
-	struct xml_fixture *f = *state;
-	struct fp_vm_port port = port_without_vm();
-	struct fp_vm_discovery found;
-	char want[FP_VM_TEXT_MAX];
-	struct fp_vm vm;
+	struct discover_fixture *d = *state;
 
-	port.decl.libvirt_xml = xml_file(f, "<vm><name>x</name></vm>");
-	port.decl.cpus = "8-11";
-	assert_int_equal(fp_vm_discover(f->root, &port, f->topo, &vm, &found),
-			 -ENOENT);
-	snprintf(want, sizeof(want), "vhu0: libvirt XML %s: root element is "
-		 "<vm>, not <domain>; looking for the VM behind the socket "
-		 "instead", port.decl.libvirt_xml);
-	assert_string_equal(found.decl_error, want);
-	assert_string_equal(found.error, "no VM connected");
-	assert_string_equal(found.origin, "");
-	assert_null(vm.threads);
-	assert_int_equal(vm.n_vcpus, 0);
+	d->port.decl.libvirt_xml = xml_file(d->xml, "<vm><name>x</name></vm>");
+	d->port.decl.cpus = "8-11";
+	assert_int_equal(discover(d, d->xml->root), -ENOENT);
+	snprintf(d->want, sizeof(d->want), "vhu0: libvirt XML %s: root "
+		 "element is <vm>, not <domain>; looking for the VM behind "
+		 "the socket instead", d->port.decl.libvirt_xml);
+	assert_string_equal(d->found.decl_error, d->want);
+	assert_string_equal(d->found.error, "no VM connected");
+	assert_string_equal(d->found.origin, "");
+	assert_null(d->vm.threads);
+	assert_int_equal(d->vm.n_vcpus, 0);
 }
 
 static void
 test_discover_bad_cpus_falls_back_to_socket(void **state)
 {
-	struct xml_fixture *f = *state;
-	struct fp_vm_port port = port_without_vm();
-	struct fp_vm_discovery found;
-	struct fp_vm vm;
+	struct discover_fixture *d = *state;
 
-	port.decl.cpus = "8-x";
-	assert_int_equal(fp_vm_discover(f->root, &port, f->topo, &vm, &found),
-			 -ENOENT);
-	assert_string_equal(found.decl_error,
+	d->port.decl.cpus = "8-x";
+	assert_int_equal(discover(d, d->xml->root), -ENOENT);
+	assert_string_equal(d->found.decl_error,
 			    "vhu0: vm-cpus: VM vhu0: pCPUs '8-x' are not a CPU "
 			    "list such as 8-11; looking for the VM behind the "
 			    "socket instead");
-	assert_string_equal(found.error, "no VM connected");
+	assert_string_equal(d->found.error, "no VM connected");
 
-	port.decl.cpus = "8-11";
-	port.decl.numa_node = 5;
-	assert_int_equal(fp_vm_discover(f->root, &port, f->topo, &vm, &found),
-			 -ENOENT);
-	assert_string_equal(found.decl_error,
+	d->port.decl.cpus = "8-11";
+	d->port.decl.numa_node = 5;
+	assert_int_equal(discover(d, d->xml->root), -ENOENT);
+	assert_string_equal(d->found.decl_error,
 			    "vhu0: vm-cpus: VM vhu0: NUMA node 5 does not "
 			    "exist; looking for the VM behind the socket "
 			    "instead");
@@ -755,17 +755,13 @@ test_discover_bad_cpus_falls_back_to_socket(void **state)
 static void
 test_discover_without_declaration_or_vm_is_enoent(void **state)
 {
-	struct xml_fixture *f = *state;
-	struct fp_vm_port port = port_without_vm();
-	struct fp_vm_discovery found;
-	struct fp_vm vm;
+	struct discover_fixture *d = *state;
 
-	port.decl.vm_name = "web";
-	assert_int_equal(fp_vm_discover(f->root, &port, f->topo, &vm, &found),
-			 -ENOENT);
-	assert_string_equal(found.error, "no VM connected");
-	assert_string_equal(found.decl_error, "");
-	assert_string_equal(found.origin, "");
+	d->port.decl.vm_name = "web";
+	assert_int_equal(discover(d, d->xml->root), -ENOENT);
+	assert_string_equal(d->found.error, "no VM connected");
+	assert_string_equal(d->found.decl_error, "");
+	assert_string_equal(d->found.origin, "");
 }
 
 /* --- real sockets --- */
@@ -943,15 +939,11 @@ peer_vm_stop(struct peer_vm *p)
 static void
 test_discover_socket_without_peer_says_so(void **state)
 {
-	struct fp_vm_port port = port_without_vm();
-	struct fp_vm_discovery found;
-	struct fp_vm vm;
+	struct discover_fixture *d = *state;
 
-	(void)state;
-	port.socket = "/nonexistent/fp-vhu0.sock";
-	assert_int_equal(fp_vm_discover(NULL, &port, NULL, &vm, &found),
-			 -ENOENT);
-	assert_string_equal(found.error, "no peer found for socket "
+	d->port.socket = "/nonexistent/fp-vhu0.sock";
+	assert_int_equal(discover(d, NULL), -ENOENT);
+	assert_string_equal(d->found.error, "no peer found for socket "
 			    "/nonexistent/fp-vhu0.sock (No such file or "
 			    "directory)");
 }
@@ -959,55 +951,44 @@ test_discover_socket_without_peer_says_so(void **state)
 static void
 test_discover_peer_with_vcpu_thread_is_the_vm(void **state)
 {
-	struct fp_vm_port port = port_without_vm();
-	struct fp_vm_discovery found;
-	char want[FP_VM_TEXT_MAX];
+	struct discover_fixture *d = *state;
 	struct peer_vm peer;
-	struct fp_vm vm;
 
-	(void)state;
 	peer_vm_start(&peer, "CPU 0/KVM");
-	port.socket = peer.path;
-	port.mode = "server";
-	assert_int_equal(fp_vm_discover(NULL, &port, NULL, &vm, &found), 0);
-	snprintf(want, sizeof(want), "peer of socket %s (OVS is the "
+	d->port.socket = peer.path;
+	d->port.mode = "server";
+	assert_int_equal(discover(d, NULL), 0);
+	snprintf(d->want, sizeof(d->want), "peer of socket %s (OVS is the "
 		 "vhost-user server)", peer.path);
-	assert_string_equal(found.origin, want);
-	assert_int_equal(vm.source, FP_VM_SOURCE_PROC);
-	assert_int_equal(vm.pid, peer.pid);
-	assert_int_equal(vm.n_vcpus, 1);
-	fp_vm_fini(&vm);
+	assert_string_equal(d->found.origin, d->want);
+	assert_int_equal(d->vm.source, FP_VM_SOURCE_PROC);
+	assert_int_equal(d->vm.pid, peer.pid);
+	assert_int_equal(d->vm.n_vcpus, 1);
 
-	port.decl.vm_name = "web";
-	assert_int_equal(fp_vm_discover(NULL, &port, NULL, &vm, &found), 0);
-	assert_string_equal(vm.name, "web");
-	assert_int_equal(vm.pid, peer.pid);
-	fp_vm_fini(&vm);
+	d->port.decl.vm_name = "web";
+	assert_int_equal(discover(d, NULL), 0);
+	assert_string_equal(d->vm.name, "web");
+	assert_int_equal(d->vm.pid, peer.pid);
 	peer_vm_stop(&peer);
 }
 
 static void
 test_discover_peer_without_vcpus_asks_to_declare(void **state)
 {
-	struct fp_vm_port port = port_without_vm();
-	struct fp_vm_discovery found;
-	char want[FP_VM_TEXT_MAX];
+	struct discover_fixture *d = *state;
 	struct peer_vm peer;
-	struct fp_vm vm;
 
-	(void)state;
 	peer_vm_start(&peer, "not-a-vm");
-	port.socket = peer.path;
-	assert_int_equal(fp_vm_discover(NULL, &port, NULL, &vm, &found),
-			 -EINVAL);
-	snprintf(want, sizeof(want), "the peer of socket %s, pid %d (",
+	d->port.socket = peer.path;
+	assert_int_equal(discover(d, NULL), -EINVAL);
+	snprintf(d->want, sizeof(d->want), "the peer of socket %s, pid %d (",
 		 peer.path, (int)peer.pid);
-	assert_true(strncmp(found.error, want, strlen(want)) == 0);
-	assert_non_null(strstr(found.error, "), has no vCPU or lcore threads;"
-			       " declare the VM with other_config:vm-cpus or "
-			       "vm-libvirt-xml"));
-	assert_string_equal(found.origin, "");
-	assert_null(vm.threads);
+	assert_true(strncmp(d->found.error, d->want, strlen(d->want)) == 0);
+	assert_non_null(strstr(d->found.error, "), has no vCPU or lcore "
+			       "threads; declare the VM with "
+			       "other_config:vm-cpus or vm-libvirt-xml"));
+	assert_string_equal(d->found.origin, "");
+	assert_null(d->vm.threads);
 	peer_vm_stop(&peer);
 }
 
@@ -1054,27 +1035,29 @@ main(void)
 		cmocka_unit_test(
 			test_socket_peer_client_mode_finds_listening_child),
 		cmocka_unit_test_setup_teardown(
-			test_discover_declared_xml_wins_over_cpus,
-			xml_setup, xml_teardown),
-		cmocka_unit_test_setup_teardown(
-			test_discover_vm_name_renames_declared_xml_vm,
-			xml_setup, xml_teardown),
+			test_discover_declared_xml_wins_and_takes_vm_name,
+			discover_setup, discover_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_discover_declared_cpus_named_after_port_or_vm_name,
-			xml_setup, xml_teardown),
+			discover_setup, discover_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_discover_bad_xml_falls_back_to_socket_not_cpus,
-			xml_setup, xml_teardown),
+			discover_setup, discover_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_discover_bad_cpus_falls_back_to_socket,
-			xml_setup, xml_teardown),
+			discover_setup, discover_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_discover_without_declaration_or_vm_is_enoent,
-			xml_setup, xml_teardown),
-		cmocka_unit_test(test_discover_socket_without_peer_says_so),
-		cmocka_unit_test(test_discover_peer_with_vcpu_thread_is_the_vm),
-		cmocka_unit_test(
-			test_discover_peer_without_vcpus_asks_to_declare),
+			discover_setup, discover_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_discover_socket_without_peer_says_so,
+			discover_setup, discover_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_discover_peer_with_vcpu_thread_is_the_vm,
+			discover_setup, discover_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_discover_peer_without_vcpus_asks_to_declare,
+			discover_setup, discover_teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

@@ -48,23 +48,10 @@ VLOG_DEFINE_THIS_MODULE(dpif_netdev_fold_offload_pmd);
 
 /* Offload of folded streams (dpif-netdev-fold-offload.h). */
 
-/* The inner packet of a stream as the passes of its chain leave it. */
-struct fold_rewrite {
-    uint8_t dl_src[6];
-    uint8_t dl_dst[6];
-    uint8_t nw_src[16];
-    uint8_t nw_dst[16];
-    ovs_be16 tp_src;
-    ovs_be16 tp_dst;
-    uint8_t ttl;
-    bool vlan;
-    ovs_be16 vlan_tci;
-};
-
-/* Applies set or masked set 'a' to 'rw'.  Returns false for a field that a
- * rule cannot set. */
+/* Applies set or masked set 'a' to 'rw', the inner header as the passes of
+ * a chain leave it.  Returns false for a field that a rule cannot set. */
 static bool
-fold_rewrite_set(struct fold_rewrite *rw, const struct nlattr *a, bool masked,
+fold_rewrite_set(struct fp_flow_hdr *rw, const struct nlattr *a, bool masked,
                  bool ipv6)
 {
     const struct nlattr *key = nl_attr_get(a);
@@ -136,41 +123,23 @@ fold_rewrite_set(struct fold_rewrite *rw, const struct nlattr *a, bool masked,
 
 /* Copies the outer header that tnl_push 'a' pushes, with the UDP source
  * port it gives packets of RSS hash 'hash', into 's'.  Returns NULL, or
- * why the header cannot be an encapsulation of a rule. */
+ * why the header cannot be an encapsulation of a rule, in 'why'. */
 static const char *
 fold_offload_encap(const struct nlattr *a, uint32_t hash,
-                   struct fp_flow_stream *s, ovs_be16 *udp_src)
+                   struct fp_flow_stream *s, ovs_be16 *udp_src,
+                   char *why, size_t why_len)
 {
     const struct ovs_action_push_tnl *data = nl_attr_get(a);
-    const uint8_t *h = (const uint8_t *) data->header;
-    size_t l3 = ETH_HEADER_LEN, l4;
-    ovs_be16 type;
+    ovs_be16 port = netdev_tnl_src_port_from_hash(hash);
 
     if (data->tnl_type != OVS_VPORT_TYPE_VXLAN) {
         return "a tunnel other than VXLAN";
     }
-    if (data->header_len > sizeof s->encap) {
-        return "an outer header longer than a rule takes";
+    if (fp_flow_encap_set(s, (const uint8_t *) data->header,
+                          data->header_len, port, why, why_len)) {
+        return why;
     }
-    memcpy(&type, h + 12, sizeof type);
-    if (type == htons(ETH_TYPE_VLAN_8021Q)) {
-        memcpy(&type, h + 16, sizeof type);
-        l3 += VLAN_HEADER_LEN;
-    }
-    if (type == htons(ETH_TYPE_IP)) {
-        l4 = l3 + (h[l3] & 0x0f) * 4;
-    } else if (type == htons(ETH_TYPE_IPV6)) {
-        l4 = l3 + IPV6_HEADER_LEN;
-    } else {
-        return "an outer header that is not IPv4 or IPv6";
-    }
-    if (l4 + UDP_HEADER_LEN + sizeof(struct vxlanhdr) != data->header_len) {
-        return "an outer header with IP options or extension headers";
-    }
-    memcpy(s->encap, h, data->header_len);
-    s->encap_len = data->header_len;
-    *udp_src = netdev_tnl_src_port_from_hash(hash);
-    memcpy(s->encap + l4, udp_src, sizeof *udp_src);
+    *udp_src = port;
     return NULL;
 }
 
@@ -196,8 +165,140 @@ fold_guard_tuple(const struct fold_guard *g, struct ct_dpif_tuple *t)
     }
 }
 
+/* What fold_offload_describe() gathers from a chain's actions. */
+struct fold_describe {
+    struct fp_flow_hdr rw;          /* The inner header as the chain leaves
+                                     * it. */
+    const struct fold_guard *ct;    /* The result of the chain's one ct pass,
+                                     * or NULL if it has none or several. */
+    int n_ct;                       /* Passes with a ct action. */
+    bool output;                    /* Seen the output. */
+    bool pushed;                    /* Seen the tnl_push. */
+    char why[256];                  /* Room for a library's reason. */
+};
+
+/* Takes action 'a' of pass 'e' of 'chain', with 'left' bytes of actions
+ * from 'a' on, into 'd' and 'fo'.  Returns NULL, or why a rule cannot
+ * express it. */
+static const char *
+fold_offload_action(struct fold_chain *chain, const struct fold_elem *e,
+                    int pass, const struct nlattr *a, size_t left,
+                    bool ingress, bool ipv6, struct fold_describe *d,
+                    struct fold_offload *fo)
+{
+    const struct fold_path *path = chain->path;
+    int type = nl_attr_type(a);
+
+    if (d->output) {
+        return "actions after the output";
+    }
+    if (ingress && pass == 0 && type != OVS_ACTION_ATTR_HASH) {
+        return "actions before the decapsulation";
+    }
+    if (d->pushed && type != OVS_ACTION_ATTR_OUTPUT) {
+        return "actions between the tnl_push and the output";
+    }
+    switch (type) {
+    case OVS_ACTION_ATTR_HASH:
+    case OVS_ACTION_ATTR_CT_CLEAR:
+        return NULL;
+    case OVS_ACTION_ATTR_CT: {
+        const struct fold_guard *g = &chain->guards[e->guard_idx];
+
+        if (!e->guarded) {
+            return "a ct action without a recorded result";
+        }
+        if (!(g->ct_state & CS_ESTABLISHED)
+            || g->ct_state & (CS_NEW | CS_INVALID | CS_RELATED)) {
+            return "a connection that is not established";
+        }
+        d->ct = d->n_ct++ ? NULL : g;
+        if (g->nat) {
+            memcpy(d->rw.nw_src, g->nat_tuple.src, 16);
+            memcpy(d->rw.nw_dst, g->nat_tuple.dst, 16);
+            d->rw.tp_src = g->nat_tuple.tp_src;
+            d->rw.tp_dst = g->nat_tuple.tp_dst;
+        }
+        return NULL;
+    }
+    case OVS_ACTION_ATTR_SET:
+    case OVS_ACTION_ATTR_SET_MASKED:
+        if (!fold_rewrite_set(&d->rw, a, type == OVS_ACTION_ATTR_SET_MASKED,
+                              ipv6)) {
+            return "a set action a rule cannot express";
+        }
+        return NULL;
+    case OVS_ACTION_ATTR_PUSH_VLAN: {
+        const struct ovs_action_push_vlan *v = nl_attr_get(a);
+
+        if (d->rw.vlan || v->vlan_tpid != htons(ETH_TYPE_VLAN_8021Q)) {
+            return "a second VLAN tag, or an 802.1ad tag";
+        }
+        d->rw.vlan = true;
+        d->rw.vlan_tci = v->vlan_tci & ~htons(VLAN_CFI);
+        return NULL;
+    }
+    case OVS_ACTION_ATTR_POP_VLAN:
+        if (!d->rw.vlan) {
+            return "pop_vlan without a tag";
+        }
+        d->rw.vlan = false;
+        return NULL;
+    case OVS_ACTION_ATTR_TUNNEL_PUSH: {
+        const char *why;
+
+        if (ingress || pass != path->n_elems - 1) {
+            return "a tnl_push before the last pass";
+        }
+        why = fold_offload_encap(a, chain->rss_hash, &fo->stream,
+                                 &chain->offload_udp_src, d->why,
+                                 sizeof d->why);
+        if (why) {
+            return why;
+        }
+        d->pushed = true;
+        return NULL;
+    }
+    case OVS_ACTION_ATTR_OUTPUT:
+        if (e->terminal != FOLD_TERM_NONE || left != NLA_ALIGN(a->nla_len)) {
+            return "more than one output";
+        }
+        fo->out_port = nl_attr_get_odp_port(a);
+        d->output = true;
+        return NULL;
+    default:
+        return "an action a rule cannot express";
+    }
+}
+
+/* Finds which direction of its connection 'in', a TCP stream through one
+ * conntrack pass ('ct') that saw the addresses and ports of the key, is:
+ * the NIC can then track the connection's windows. */
+static void
+fold_offload_ct_direction(struct fold_offload *fo,
+                          const struct fold_guard *ct,
+                          const struct fp_pkt_layer *in, bool ipv6)
+{
+    struct ct_dpif_tuple *t = &fo->ct_tuple;
+    size_t nw_len = ipv6 ? 16 : 4;
+
+    fold_guard_tuple(ct, t);
+    fo->ct_zone = ct->ct_zone;
+    if (!memcmp(in->src, ipv6 ? (const void *) &t->src.in6
+                              : (const void *) &t->src.ip, nw_len)
+        && in->tp_src == t->src_port) {
+        fo->ct_reply = false;
+        fo->ct_known = true;
+    } else if (!memcmp(in->src, ipv6 ? (const void *) &t->dst.in6
+                                     : (const void *) &t->dst.ip, nw_len)
+               && in->tp_src == t->dst_port) {
+        fo->ct_reply = true;
+        fo->ct_known = true;
+    }
+}
+
 /* Describes the chain of 'entry' as a rule in 'fo'.  Returns NULL if it
- * can be one, else why not.
+ * can be one, else why not.  A reason may point into 'd'.
  *
  * Two shapes are rules.  Ingress: VXLAN from the uplink, decapsulated by
  * the first pass (tnl_pop), then conntrack, rewrites and one output to a
@@ -208,21 +309,15 @@ fold_guard_tuple(const struct fold_guard *g, struct ct_dpif_tuple *t)
  * stream, from the RSS hash recorded at its last pass. */
 static const char *
 fold_offload_describe(const struct fp_flowcache_entry *entry,
-                      struct fold_offload *fo)
+                      struct fold_offload *fo, struct fold_describe *d)
 {
     struct fold_chain *chain = entry->value;
     const struct fold_path *path = chain->path;
     const struct fp_stream_key *key = &entry->key;
-    const struct fold_elem *last = &path->elems[path->n_elems - 1];
     bool ingress = key->shape == FP_PKT_SHAPE_VXLAN;
     const struct fp_pkt_layer *in = &key->layer[ingress ? 1 : 0];
     struct fp_flow_stream *s = &fo->stream;
     bool ipv6 = in->dl_type == htons(ETH_TYPE_IPV6);
-    const struct fold_guard *ct_guard = NULL;
-    struct fold_rewrite rw;
-    bool output = false, pushed = false;
-    size_t nw_len;
-    int n_ct = 0;
 
     if (ingress) {
         if (path->elems[0].terminal != FOLD_TERM_TNL_POP) {
@@ -239,21 +334,12 @@ fold_offload_describe(const struct fp_flowcache_entry *entry,
     if (in->tcp_flags & htons(TCP_SYN | TCP_FIN | TCP_RST)) {
         return "SYN, FIN or RST: conntrack must see these";
     }
-
-    memset(&rw, 0, sizeof rw);
-    memcpy(rw.dl_src, in->dl_src, 6);
-    memcpy(rw.dl_dst, in->dl_dst, 6);
-    memcpy(rw.nw_src, in->src, 16);
-    memcpy(rw.nw_dst, in->dst, 16);
-    rw.tp_src = in->tp_src;
-    rw.tp_dst = in->tp_dst;
-    rw.ttl = in->nw_ttl;
-    rw.vlan = in->vlan_kind != FP_PKT_VLAN_NONE;
-    rw.vlan_tci = in->vlan_tci;
     if (in->vlan_kind == FP_PKT_VLAN_8021AD) {
         return "802.1ad tag";
     }
 
+    memset(d, 0, sizeof *d);
+    fp_flow_hdr_from_layer(&d->rw, in);
     for (int i = 0; i < path->n_elems; i++) {
         const struct fold_elem *e = &path->elems[i];
         size_t len = e->terminal == FOLD_TERM_NONE ? e->actions_len
@@ -262,161 +348,29 @@ fold_offload_describe(const struct fp_flowcache_entry *entry,
         size_t left;
 
         NL_ATTR_FOR_EACH_UNSAFE (a, left, e->actions, len) {
-            int type = nl_attr_type(a);
-
-            if (output) {
-                return "actions after the output";
-            }
-            if (ingress && i == 0 && type != OVS_ACTION_ATTR_HASH) {
-                return "actions before the decapsulation";
-            }
-            if (pushed && type != OVS_ACTION_ATTR_OUTPUT) {
-                return "actions between the tnl_push and the output";
-            }
-            switch (type) {
-            case OVS_ACTION_ATTR_HASH:
-            case OVS_ACTION_ATTR_CT_CLEAR:
-                break;
-            case OVS_ACTION_ATTR_CT: {
-                const struct fold_guard *g = &chain->guards[e->guard_idx];
-
-                if (!e->guarded) {
-                    return "a ct action without a recorded result";
-                }
-                if (!(g->ct_state & CS_ESTABLISHED)
-                    || g->ct_state & (CS_NEW | CS_INVALID | CS_RELATED)) {
-                    return "a connection that is not established";
-                }
-                ct_guard = n_ct++ ? NULL : g;
-                if (g->nat) {
-                    memcpy(rw.nw_src, g->nat_tuple.src, 16);
-                    memcpy(rw.nw_dst, g->nat_tuple.dst, 16);
-                    rw.tp_src = g->nat_tuple.tp_src;
-                    rw.tp_dst = g->nat_tuple.tp_dst;
-                }
-                break;
-            }
-            case OVS_ACTION_ATTR_SET:
-            case OVS_ACTION_ATTR_SET_MASKED:
-                if (!fold_rewrite_set(&rw, a,
-                                      type == OVS_ACTION_ATTR_SET_MASKED,
-                                      ipv6)) {
-                    return "a set action a rule cannot express";
-                }
-                break;
-            case OVS_ACTION_ATTR_PUSH_VLAN: {
-                const struct ovs_action_push_vlan *v = nl_attr_get(a);
-
-                if (rw.vlan || v->vlan_tpid != htons(ETH_TYPE_VLAN_8021Q)) {
-                    return "a second VLAN tag, or an 802.1ad tag";
-                }
-                rw.vlan = true;
-                rw.vlan_tci = v->vlan_tci & ~htons(VLAN_CFI);
-                break;
-            }
-            case OVS_ACTION_ATTR_POP_VLAN:
-                if (!rw.vlan) {
-                    return "pop_vlan without a tag";
-                }
-                rw.vlan = false;
-                break;
-            case OVS_ACTION_ATTR_TUNNEL_PUSH: {
-                const char *why;
-
-                if (ingress || e != last) {
-                    return "a tnl_push before the last pass";
-                }
-                why = fold_offload_encap(a, chain->rss_hash, s,
-                                         &chain->offload_udp_src);
-                if (why) {
-                    return why;
-                }
-                pushed = true;
-                break;
-            }
-            case OVS_ACTION_ATTR_OUTPUT:
-                if (e->terminal != FOLD_TERM_NONE
-                    || left != NLA_ALIGN(a->nla_len)) {
-                    return "more than one output";
-                }
-                fo->out_port = nl_attr_get_odp_port(a);
-                output = true;
-                break;
-            default:
-                return "an action a rule cannot express";
+            const char *why = fold_offload_action(chain, e, i, a, left,
+                                                  ingress, ipv6, d, fo);
+            if (why) {
+                return why;
             }
         }
     }
-    if (!output) {
+    if (!d->output) {
         return "no output";
     }
-    if (!ingress && !pushed) {
+    if (!ingress && !d->pushed) {
         return "a VM's stream that is not encapsulated (no tnl_push)";
     }
 
     s->dir = ingress ? FP_FLOW_INGRESS : FP_FLOW_EGRESS;
     s->key = *key;
     fo->in_port = u32_to_odp(key->in_port);
-    nw_len = ipv6 ? 16 : 4;
-    if (memcmp(rw.dl_src, in->dl_src, 6)) {
-        s->rewrite |= FP_FLOW_SET_DL_SRC;
-        memcpy(s->set_dl_src, rw.dl_src, 6);
-    }
-    if (memcmp(rw.dl_dst, in->dl_dst, 6)) {
-        s->rewrite |= FP_FLOW_SET_DL_DST;
-        memcpy(s->set_dl_dst, rw.dl_dst, 6);
-    }
-    if (memcmp(rw.nw_src, in->src, nw_len)) {
-        s->rewrite |= FP_FLOW_SET_NW_SRC;
-        memcpy(s->set_nw_src, rw.nw_src, 16);
-    }
-    if (memcmp(rw.nw_dst, in->dst, nw_len)) {
-        s->rewrite |= FP_FLOW_SET_NW_DST;
-        memcpy(s->set_nw_dst, rw.nw_dst, 16);
-    }
-    if (rw.tp_src != in->tp_src) {
-        s->rewrite |= FP_FLOW_SET_TP_SRC;
-        s->set_tp_src = rw.tp_src;
-    }
-    if (rw.tp_dst != in->tp_dst) {
-        s->rewrite |= FP_FLOW_SET_TP_DST;
-        s->set_tp_dst = rw.tp_dst;
-    }
-    if (rw.ttl != in->nw_ttl) {
-        s->rewrite |= FP_FLOW_SET_TTL;
-        s->set_ttl = rw.ttl;
-    }
-    if (in->vlan_kind != FP_PKT_VLAN_NONE
-        && (!rw.vlan || rw.vlan_tci != in->vlan_tci)) {
-        s->rewrite |= FP_FLOW_POP_VLAN;
-    }
-    if (rw.vlan && (in->vlan_kind == FP_PKT_VLAN_NONE
-                    || rw.vlan_tci != in->vlan_tci)) {
-        s->rewrite |= FP_FLOW_PUSH_VLAN;
-        s->push_vlan_tci = rw.vlan_tci;
-    }
+    fp_flow_rewrite_diff(in, &d->rw, s);
 
-    /* A TCP stream through one conntrack pass, which saw the addresses and
-     * ports of the key: the NIC can track its connection's windows. */
     fo->ct_known = false;
-    if (ct_guard && !ct_guard->nat && in->nw_proto == IPPROTO_TCP
-        && !(s->rewrite & (FP_FLOW_SET_NW_SRC | FP_FLOW_SET_NW_DST
-                           | FP_FLOW_SET_TP_SRC | FP_FLOW_SET_TP_DST))) {
-        struct ct_dpif_tuple *t = &fo->ct_tuple;
-
-        fold_guard_tuple(ct_guard, t);
-        fo->ct_zone = ct_guard->ct_zone;
-        if (!memcmp(in->src, ipv6 ? (const void *) &t->src.in6
-                                  : (const void *) &t->src.ip, nw_len)
-            && in->tp_src == t->src_port) {
-            fo->ct_reply = false;
-            fo->ct_known = true;
-        } else if (!memcmp(in->src, ipv6 ? (const void *) &t->dst.in6
-                                         : (const void *) &t->dst.ip, nw_len)
-                   && in->tp_src == t->dst_port) {
-            fo->ct_reply = true;
-            fo->ct_known = true;
-        }
+    if (d->ct && !d->ct->nat && in->nw_proto == IPPROTO_TCP
+        && !(s->rewrite & FP_FLOW_SET_TUPLE)) {
+        fold_offload_ct_direction(fo, d->ct, in, ipv6);
     }
     return NULL;
 }
@@ -431,6 +385,7 @@ fold_offload_consider(struct dp_netdev_pmd_thread *pmd,
     const struct fold_offload_policy *p = &f->offload_policy;
     uint32_t now = fold_now_ms(pmd);
     uint32_t age = now - chain->created;
+    struct fold_describe d;
     struct fold_offload *fo;
     const char *why;
 
@@ -443,7 +398,7 @@ fold_offload_consider(struct dp_netdev_pmd_thread *pmd,
     }
     fo = dp_netdev_fold_offload_create();
     fo->ct = dp_netdev_pmd_conntrack(pmd);
-    why = fold_offload_describe(entry, fo);
+    why = fold_offload_describe(entry, fo, &d);
     if (why) {
         static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 20);
         char key[512];

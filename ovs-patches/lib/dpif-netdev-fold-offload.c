@@ -735,6 +735,100 @@ fold_offload_admit(struct fold_offload *fo)
     ovs_mutex_unlock(&mutex);
 }
 
+/* Probes, once per port, whether the NIC behind 'port' tracks TCP
+ * connections (hw-conntrack) or not (tcp-flags), and logs the mode. */
+static void
+fold_offload_port_probe_ct(struct fold_offload_port *port)
+{
+    enum fp_flow_ct_mode mode;
+    char why[160];
+
+    if (port->ct_probed) {
+        return;
+    }
+    why[0] = '\0';
+    mode = fp_flow_probe_ct(fold_offload_probe(), port->port_id, why,
+                            sizeof why);
+    ovs_mutex_lock(&mutex);
+    port->ct_mode = mode;
+    ovs_strlcpy(port->ct_why, why, sizeof port->ct_why);
+    port->ct_probed = true;
+    ovs_mutex_unlock(&mutex);
+    VLOG_INFO("%s: conntrack offload mode %s%s%s%s", port->name,
+              fp_flow_ct_mode_name(mode), why[0] ? " (" : "", why,
+              why[0] ? ")" : "");
+}
+
+/* Where the NIC tracks connections, gives a TCP stream's rule its
+ * connection's handle, so that it matches valid, unchanged packets only;
+ * otherwise, or if the handle cannot be had, SYN, FIN and RST miss the rule,
+ * and software conntrack no longer checks the connection's sequence
+ * numbers (tcp-flags mode). */
+static void
+fold_offload_choose_ct(struct fold_offload *fo,
+                       struct fold_offload_port *port)
+{
+    char text[256];
+
+    fo->stream.ct_mode = FP_FLOW_CT_FLAGS;
+    fo->stream.ct_handle = NULL;
+    if (port->ct_mode != FP_FLOW_CT_HW || !fo->ct_known) {
+        return;
+    }
+    fo->ct_conn = fold_ct_get(fo, text, sizeof text);
+    if (fo->ct_conn) {
+        fo->stream.ct_mode = FP_FLOW_CT_HW;
+        fo->stream.ct_handle = fo->ct_conn->handle;
+    } else {
+        static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 20);
+        char key[512];
+
+        fp_stream_key_format(&fo->stream.key, key, sizeof key);
+        VLOG_WARN_RL(&rl, "%s: stream %s falls back to the tcp-flags "
+                     "mode: %s", port->name, key, text);
+        ovs_mutex_lock(&mutex);
+        port->ct_fallbacks++;
+        ovs_mutex_unlock(&mutex);
+    }
+}
+
+/* Translates the stream of 'fo' into 'rule' and checks that the NIC takes
+ * rules of its shape.  A hw-conntrack rule whose shape the NIC rejects is
+ * retried in tcp-flags mode.  Returns FOLD_OFFLOAD_OK, or why not with the
+ * details in 'text'. */
+static enum fold_offload_reason
+fold_offload_build_rule(struct fold_offload *fo,
+                        struct fold_offload_port *port,
+                        struct fp_flow_rule *rule, char *text, size_t len)
+{
+    for (;;) {
+        if (fp_flow_translate(&fo->stream, rule, text, len)) {
+            return FOLD_OFFLOAD_R_TRANSLATE;
+        }
+        if (!fp_flow_probe_check(fold_offload_probe(), fo->port_id, rule,
+                                 text, len)) {
+            return FOLD_OFFLOAD_OK;
+        }
+        if (!fo->ct_conn) {
+            return FOLD_OFFLOAD_R_VALIDATE;
+        }
+        /* The NIC tracks connections, but takes no rule of this shape with
+         * a CONNTRACK item: try without. */
+        static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 20);
+
+        VLOG_WARN_RL(&rl, "%s: rules of shape %s are rejected (%s): "
+                     "falling back to the tcp-flags mode", port->name,
+                     rule->shape, text);
+        ovs_mutex_lock(&mutex);
+        fold_ct_put(fo->ct_conn);
+        port->ct_fallbacks++;
+        ovs_mutex_unlock(&mutex);
+        fo->ct_conn = NULL;
+        fo->stream.ct_mode = FP_FLOW_CT_FLAGS;
+        fo->stream.ct_handle = NULL;
+    }
+}
+
 /* Creates the rule of 'fo', taken off its port's pending list. */
 static void
 fold_offload_insert(struct fold_offload *fo)
@@ -742,30 +836,15 @@ fold_offload_insert(struct fold_offload *fo)
     struct fold_offload_port *port = fo->port;
     struct fp_flow_rule *rule = xmalloc(sizeof *rule);
     struct rte_flow_error error;
-    enum fp_flow_ct_mode mode;
     uint32_t max_rules, age;
-    char text[256];
     struct rte_flow *flow;
-    int err;
+    enum fold_offload_reason reason;
+    char text[256];
 
     atomic_read_relaxed(&cfg_max_per_port, &max_rules);
     atomic_read_relaxed(&cfg_age, &age);
 
-    if (!port->ct_probed) {
-        char why[160];
-
-        why[0] = '\0';
-        mode = fp_flow_probe_ct(fold_offload_probe(), port->port_id, why,
-                                sizeof why);
-        ovs_mutex_lock(&mutex);
-        port->ct_mode = mode;
-        ovs_strlcpy(port->ct_why, why, sizeof port->ct_why);
-        port->ct_probed = true;
-        ovs_mutex_unlock(&mutex);
-        VLOG_INFO("%s: conntrack offload mode %s%s%s%s", port->name,
-                  fp_flow_ct_mode_name(mode), why[0] ? " (" : "", why,
-                  why[0] ? ")" : "");
-    }
+    fold_offload_port_probe_ct(port);
     fo->stream.age_timeout = age;
     fo->stream.age_context = fo;
     fo->stream.count = true;
@@ -779,63 +858,12 @@ fold_offload_insert(struct fold_offload *fo)
     }
     ovs_mutex_unlock(&mutex);
 
-    /* Where the NIC tracks connections, a TCP stream's rule uses its
-     * connection's handle and matches valid, unchanged packets only;
-     * otherwise SYN, FIN and RST miss the rule, and software conntrack no
-     * longer checks the connection's sequence numbers. */
-    fo->stream.ct_mode = FP_FLOW_CT_FLAGS;
-    fo->stream.ct_handle = NULL;
-    if (port->ct_mode == FP_FLOW_CT_HW && fo->ct_known) {
-        fo->ct_conn = fold_ct_get(fo, text, sizeof text);
-        if (fo->ct_conn) {
-            fo->stream.ct_mode = FP_FLOW_CT_HW;
-            fo->stream.ct_handle = fo->ct_conn->handle;
-        } else {
-            static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 20);
-            char key[512];
-
-            fp_stream_key_format(&fo->stream.key, key, sizeof key);
-            VLOG_WARN_RL(&rl, "%s: stream %s falls back to the tcp-flags "
-                         "mode: %s", port->name, key, text);
-            ovs_mutex_lock(&mutex);
-            port->ct_fallbacks++;
-            ovs_mutex_unlock(&mutex);
-        }
-    }
-
-    for (;;) {
-        err = fp_flow_translate(&fo->stream, rule, text, sizeof text);
-        if (err) {
-            ovs_mutex_lock(&mutex);
-            fold_offload_fail(fo, port, FOLD_OFFLOAD_R_TRANSLATE, text,
-                              false);
-            goto out;
-        }
-        err = fp_flow_probe_check(fold_offload_probe(), fo->port_id, rule,
-                                  text, sizeof text);
-        if (err && fo->ct_conn) {
-            /* The NIC tracks connections, but takes no rule of this shape
-             * with a CONNTRACK item: try without. */
-            static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 20);
-
-            VLOG_WARN_RL(&rl, "%s: rules of shape %s are rejected (%s): "
-                         "falling back to the tcp-flags mode", port->name,
-                         rule->shape, text);
-            ovs_mutex_lock(&mutex);
-            fold_ct_put(fo->ct_conn);
-            port->ct_fallbacks++;
-            ovs_mutex_unlock(&mutex);
-            fo->ct_conn = NULL;
-            fo->stream.ct_mode = FP_FLOW_CT_FLAGS;
-            fo->stream.ct_handle = NULL;
-            continue;
-        }
-        if (err) {
-            ovs_mutex_lock(&mutex);
-            fold_offload_fail(fo, port, FOLD_OFFLOAD_R_VALIDATE, text, false);
-            goto out;
-        }
-        break;
+    fold_offload_choose_ct(fo, port);
+    reason = fold_offload_build_rule(fo, port, rule, text, sizeof text);
+    if (reason != FOLD_OFFLOAD_OK) {
+        ovs_mutex_lock(&mutex);
+        fold_offload_fail(fo, port, reason, text, false);
+        goto out;
     }
     memset(&error, 0, sizeof error);
     flow = netdev_dpdk_rte_flow_create(fo->in_netdev, &rule->attr,

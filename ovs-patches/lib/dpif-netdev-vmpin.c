@@ -429,8 +429,9 @@ vmpin_decl_error(struct dp_netdev_vmpin *vp, const struct smap *prev,
 }
 
 /* Finds the VM behind vhost-user port 'p', from its declaration or its
- * socket's peer.  Returns 0 and fills 'vm' and 'origin', or an errno with a
- * reason in 'why'. */
+ * socket's peer (the precedence is fp_vm_discover()'s).  Returns 0 and
+ * fills 'vm' and 'origin', or an errno with a reason in 'why'.  A
+ * declaration that cannot be used is reported once. */
 static int
 vmpin_find_vm(struct dp_netdev_vmpin *vp, const struct dp_netdev_vmpin_port *p,
               const struct smap *prev_errors, struct fp_vm *vm, char **origin,
@@ -439,83 +440,38 @@ vmpin_find_vm(struct dp_netdev_vmpin *vp, const struct dp_netdev_vmpin_port *p,
 {
     const struct vmpin_decl *d = vmpin_decl_find(vp, p->name);
     struct smap status = SMAP_INITIALIZER(&status);
-    const char *sock, *mode;
-    char err[256] = "";
-    pid_t peer;
+    struct fp_vm_discovery *found = xmalloc(sizeof *found);
+    struct fp_vm_port port = {
+        .name = p->name,
+        .decl = { .numa_node = -1 },
+    };
     int error;
 
-    memset(vm, 0, sizeof *vm);
-    if (d && d->libvirt_xml) {
-        error = fp_vm_from_libvirt_xml(d->libvirt_xml, vp->topo, vm, err,
-                                       sizeof err);
-        if (!error) {
-            if (d->vm_name) {
-                ovs_strlcpy(vm->name, d->vm_name, sizeof vm->name);
-            }
-            *origin = xasprintf("declared: vm-libvirt-xml %s",
-                                d->libvirt_xml);
-            return 0;
-        }
-        fp_vm_fini(vm);
-        vmpin_decl_error(vp, prev_errors, p->name,
-                         xasprintf("%s: %s; looking for the VM behind the "
-                                   "socket instead", p->name, err));
-    } else if (d && d->cpus) {
-        error = fp_vm_from_cpuset(d->vm_name ? d->vm_name : p->name,
-                                  d->cpus, d->numa_node, vp->topo, vm, err,
-                                  sizeof err);
-        if (!error) {
-            *origin = xasprintf("declared: vm-cpus %s%s", d->cpus,
-                                d->numa_node >= 0 ? ", vm-numa-node" : "");
-            return 0;
-        }
-        fp_vm_fini(vm);
-        vmpin_decl_error(vp, prev_errors, p->name,
-                         xasprintf("%s: vm-cpus: %s; looking for the VM "
-                                   "behind the socket instead", p->name,
-                                   err));
+    netdev_get_status(p->netdev, &status);
+    port.mode = smap_get_def(&status, "mode", "?");
+    if (nullable_string_is_equal(smap_get(&status, "status"), "connected")) {
+        port.socket = smap_get(&status, "socket");
+    }
+    if (d) {
+        port.decl.libvirt_xml = d->libvirt_xml;
+        port.decl.cpus = d->cpus;
+        port.decl.numa_node = d->numa_node;
+        port.decl.vm_name = d->vm_name;
     }
 
-    netdev_get_status(p->netdev, &status);
-    sock = smap_get(&status, "socket");
-    mode = smap_get_def(&status, "mode", "?");
-    if (!sock || !nullable_string_is_equal(smap_get(&status, "status"),
-                                           "connected")) {
-        *why = xstrdup("no VM connected");
-        smap_destroy(&status);
-        return ENOENT;
+    error = fp_vm_discover(NULL, &port, vp->topo, vm, found);
+    if (found->decl_error[0]) {
+        vmpin_decl_error(vp, prev_errors, p->name,
+                         xstrdup(found->decl_error));
     }
-    error = fp_vm_socket_peer(NULL, 0, sock, &peer);
     if (error) {
-        *why = xasprintf("no peer found for socket %s (%s)", sock,
-                         ovs_strerror(-error));
-        smap_destroy(&status);
-        return -error;
+        *why = xstrdup(found->error);
+    } else {
+        *origin = xstrdup(found->origin);
     }
-    error = fp_vm_from_pid(NULL, peer, vm);
-    if (error) {
-        fp_vm_fini(vm);
-        *why = xasprintf("cannot read the peer, pid %d, of socket %s (%s)",
-                         (int) peer, sock, ovs_strerror(-error));
-        smap_destroy(&status);
-        return -error;
-    }
-    if (!vm->n_vcpus) {
-        *why = xasprintf("the peer of socket %s, pid %d (%s), has no vCPU "
-                         "or lcore threads; declare the VM with "
-                         "other_config:vm-cpus or vm-libvirt-xml",
-                         sock, (int) peer, vm->name);
-        fp_vm_fini(vm);
-        smap_destroy(&status);
-        return EINVAL;
-    }
-    if (d && d->vm_name) {
-        ovs_strlcpy(vm->name, d->vm_name, sizeof vm->name);
-    }
-    *origin = xasprintf("peer of socket %s (OVS is the vhost-user %s)",
-                        sock, mode);
+    free(found);
     smap_destroy(&status);
-    return 0;
+    return -error;
 }
 
 /* Returns the VM of 'vms' that 'vm' is the same as (same process, or same
@@ -616,35 +572,17 @@ vmpin_log_conflicts(struct dp_netdev_vmpin *vp)
     sset_destroy(&now);
 }
 
-/* Recomputes the plan.  Returns true if a queue's core changed. */
-static bool
-vmpin_compute(struct dp_netdev_vmpin *vp,
-              const struct dp_netdev_vmpin_port *ports, size_t n_ports,
-              const unsigned *pmd_cores, size_t n_pmds)
+/* Finds the VMs behind 'ports' and groups their ports in 'vp->vms'.  Ports
+ * without a VM go to 'vp->unbound', with the reason. */
+static void
+vmpin_group_vms(struct dp_netdev_vmpin *vp,
+                const struct dp_netdev_vmpin_port *ports, size_t n_ports)
     OVS_REQUIRES(vp->mutex)
 {
-    struct hmap new = HMAP_INITIALIZER(&new);
     struct smap prev_errors;
-    struct fp_pin_vm *pvms = NULL;
-    struct fp_pin_port *pports;
-    struct fp_cpuset pmds;
-    int **affinities;
-    size_t n_vms = 0;
-    bool changed;
-    int error;
 
-    vmpin_last_clear(vp);
     smap_clone(&prev_errors, &vp->decl_errors);
     smap_clear(&vp->decl_errors);
-    vp->n_runs++;
-    vp->last_run = time_msec();
-    if (!vp->topo) {
-        smap_destroy(&prev_errors);
-        /* fp_topo_load() failed when the mode was set: nothing to do. */
-        return vmpin_assigns_replace(vp, &new);
-    }
-
-    /* Find the VMs and group their ports. */
     vp->vms = xcalloc(n_ports ? n_ports : 1, sizeof *vp->vms);
     for (size_t i = 0; i < n_ports; i++) {
         const struct dp_netdev_vmpin_port *p = &ports[i];
@@ -671,19 +609,34 @@ vmpin_compute(struct dp_netdev_vmpin *vp,
         }
         sset_add(&v->ports, p->name);
     }
-    n_vms = vp->n_vms;
     smap_destroy(&prev_errors);
+}
 
-    /* The policy's input: VMs with their ports, in datapath port order. */
-    pvms = xcalloc(n_vms ? n_vms : 1, sizeof *pvms);
-    pports = xcalloc(n_ports ? n_ports : 1, sizeof *pports);
-    affinities = xcalloc(n_ports ? n_ports : 1, sizeof *affinities);
-    size_t n_pports = 0;
+/* The pinning policy's input: the VMs of 'vp' with their ports, in
+ * datapath port order, and each port's pmd-rxq-affinity.  Release with
+ * vmpin_policy_input_destroy(). */
+struct vmpin_policy_input {
+    struct fp_pin_vm *pvms;         /* One per VM of 'vp->vms'. */
+    struct fp_pin_port *pports;     /* The VMs' ports, VM by VM. */
+    size_t n_pports;
+};
+
+static void
+vmpin_policy_input_init(struct dp_netdev_vmpin *vp,
+                        const struct dp_netdev_vmpin_port *ports,
+                        size_t n_ports, struct vmpin_policy_input *in)
+    OVS_REQUIRES(vp->mutex)
+{
+    size_t n_vms = vp->n_vms;
+
+    in->pvms = xcalloc(n_vms ? n_vms : 1, sizeof *in->pvms);
+    in->pports = xcalloc(n_ports ? n_ports : 1, sizeof *in->pports);
+    in->n_pports = 0;
     for (size_t v = 0; v < n_vms; v++) {
         struct vmpin_vm *vv = &vp->vms[v];
 
-        fp_pin_vm_init(&pvms[v], &vv->vm);
-        pvms[v].ports = &pports[n_pports];
+        fp_pin_vm_init(&in->pvms[v], &vv->vm);
+        in->pvms[v].ports = &in->pports[in->n_pports];
         vv->port_names = xcalloc(sset_count(&vv->ports),
                                  sizeof *vv->port_names);
         for (size_t i = 0; i < n_ports; i++) {
@@ -699,62 +652,100 @@ vmpin_compute(struct dp_netdev_vmpin *vp,
                 aff[q] = p->affinity[q] == OVS_CORE_UNSPEC
                          ? -1 : (int) p->affinity[q];
             }
-            affinities[n_pports] = aff;
-            pp = &pports[n_pports++];
+            pp = &in->pports[in->n_pports++];
             pp->name = p->name;
             pp->n_rxq = p->n_rxq;
             pp->rxq_affinity = aff;
             vv->port_names[vv->n_ports++] = sset_find(&vv->ports,
                                                       p->name)->name;
-            pvms[v].n_ports++;
+            in->pvms[v].n_ports++;
         }
     }
+}
+
+static void
+vmpin_policy_input_destroy(struct vmpin_policy_input *in)
+{
+    for (size_t i = 0; i < in->n_pports; i++) {
+        free(CONST_CAST(int *, in->pports[i].rxq_affinity));
+    }
+    free(in->pports);
+    free(in->pvms);
+}
+
+/* Turns 'plan', computed for the VMs of 'pvms', into per-port assignments in
+ * 'assigns'. */
+static void
+vmpin_plan_to_assigns(const struct fp_pin_plan *plan,
+                      const struct fp_pin_vm *pvms, struct hmap *assigns)
+{
+    for (unsigned int i = 0; i < plan->n_rxqs; i++) {
+        const struct fp_pin_rxq *r = &plan->rxqs[i];
+        const struct fp_pin_port *pp = &pvms[r->vm].ports[r->port];
+        struct vmpin_assign *a = vmpin_assign_find(assigns, pp->name);
+
+        if (!a) {
+            a = xzalloc(sizeof *a);
+            a->port = xstrdup(pp->name);
+            a->n_rxq = pp->n_rxq;
+            a->cores = xmalloc((a->n_rxq ? a->n_rxq : 1) * sizeof *a->cores);
+            for (unsigned int q = 0; q < a->n_rxq; q++) {
+                a->cores[q] = -1;
+            }
+            hmap_insert(assigns, &a->node, hash_string(a->port, 0));
+        }
+        /* A queue the operator pinned keeps OVS's handling of
+         * pmd-rxq-affinity. */
+        if (r->rxq < a->n_rxq && !r->by_operator) {
+            a->cores[r->rxq] = r->pmd;
+        }
+    }
+}
+
+/* Recomputes the plan.  Returns true if a queue's core changed. */
+static bool
+vmpin_compute(struct dp_netdev_vmpin *vp,
+              const struct dp_netdev_vmpin_port *ports, size_t n_ports,
+              const unsigned *pmd_cores, size_t n_pmds)
+    OVS_REQUIRES(vp->mutex)
+{
+    struct hmap new = HMAP_INITIALIZER(&new);
+    struct vmpin_policy_input in;
+    struct fp_cpuset pmds;
+    bool changed;
+    int error;
+
+    vmpin_last_clear(vp);
+    vp->n_runs++;
+    vp->last_run = time_msec();
+    if (!vp->topo) {
+        smap_clear(&vp->decl_errors);
+        /* fp_topo_load() failed when the mode was set: nothing to do. */
+        return vmpin_assigns_replace(vp, &new);
+    }
+
+    vmpin_group_vms(vp, ports, n_ports);
+    vmpin_policy_input_init(vp, ports, n_ports, &in);
 
     fp_cpuset_zero(&pmds);
     for (size_t i = 0; i < n_pmds; i++) {
         fp_cpuset_set(&pmds, pmd_cores[i]);
     }
-    error = fp_pin_plan_compute(vp->topo, &pmds, vp->mode, pvms, n_vms,
-                                &vp->plan);
+    error = fp_pin_plan_compute(vp->topo, &pmds, vp->mode, in.pvms,
+                                vp->n_vms, &vp->plan);
     if (error) {
         VLOG_WARN_RL(&rl, "vm-pin: cannot compute a placement (%s); VMs' "
                      "queues stay on OVS's own scheduling",
                      ovs_strerror(-error));
         fp_pin_plan_fini(&vp->plan);
     } else {
-        for (unsigned int i = 0; i < vp->plan.n_rxqs; i++) {
-            const struct fp_pin_rxq *r = &vp->plan.rxqs[i];
-            const struct fp_pin_port *pp = &pvms[r->vm].ports[r->port];
-            struct vmpin_assign *a = vmpin_assign_find(&new, pp->name);
-
-            if (!a) {
-                a = xzalloc(sizeof *a);
-                a->port = xstrdup(pp->name);
-                a->n_rxq = pp->n_rxq;
-                a->cores = xmalloc((a->n_rxq ? a->n_rxq : 1)
-                                   * sizeof *a->cores);
-                for (unsigned int q = 0; q < a->n_rxq; q++) {
-                    a->cores[q] = -1;
-                }
-                hmap_insert(&new, &a->node, hash_string(a->port, 0));
-            }
-            /* A queue the operator pinned keeps OVS's handling of
-             * pmd-rxq-affinity. */
-            if (r->rxq < a->n_rxq && !r->by_operator) {
-                a->cores[r->rxq] = r->pmd;
-            }
-        }
+        vmpin_plan_to_assigns(&vp->plan, in.pvms, &new);
         vmpin_log_conflicts(vp);
     }
 
     changed = vmpin_assigns_replace(vp, &new);
     hmap_destroy(&new);
-    for (size_t i = 0; i < n_pports; i++) {
-        free(affinities[i]);
-    }
-    free(affinities);
-    free(pports);
-    free(pvms);
+    vmpin_policy_input_destroy(&in);
     return changed;
 }
 

@@ -262,163 +262,168 @@ fp_streamgen_open(const char *path)
 	return w;
 }
 
-int
-main(int argc, char **argv)
-{
-	const char *out_path = NULL;
-	const char *expect_path = NULL;
-	const char *reverse_path = NULL;
-	struct fp_pcap_writer *out;
-	struct fp_pcap_writer *expect = NULL;
-	struct fp_pcap_writer *reverse = NULL;
-	struct fp_streamgen_tx_opts tx_opts = { 0 };
+/* What the command line asks for. */
+struct fp_streamgen_args {
+	const char *out_path;
+	const char *expect_path;
+	const char *reverse_path;
+	bool eal;                  /* EAL options came first, up to "--". */
+	bool tx;
+	struct fp_streamgen_tx_opts tx_opts;
 	struct fp_pktgen_conf conf;
-	bool eal = false, tx = false;
-	const char *problem;
-	int ret;
-	int opt;
-	int i;
+};
 
-	/* EAL options come first, up to "--", and only for --tx. */
-	for (i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--") == 0)
-			eal = true;
-	if (eal) {
-		ret = rte_eal_init(argc, argv);
-		if (ret < 0) {
-			fprintf(stderr, "fp-streamgen: EAL: %s\n",
-				rte_strerror(rte_errno));
-			return 1;
-		}
-		argc -= ret;
-		argv += ret;
+/* Applies 'opt' if it sets one of the traffic's addresses. Returns false
+ * for other options. */
+static bool
+fp_streamgen_addr_option(struct fp_pktgen_conf *conf, int opt,
+			 const char *arg)
+{
+	switch (opt) {
+	case OPT_OUTER_SRC:
+		conf->outer_src = fp_streamgen_parse_addr("outer-src", arg);
+		return true;
+	case OPT_OUTER_DST:
+		conf->outer_dst = fp_streamgen_parse_addr("outer-dst", arg);
+		return true;
+	case OPT_OUTER_SRC_MAC:
+		conf->outer_src_mac = fp_streamgen_parse_mac("outer-src-mac",
+							     arg);
+		return true;
+	case OPT_OUTER_DST_MAC:
+		conf->outer_dst_mac = fp_streamgen_parse_mac("outer-dst-mac",
+							     arg);
+		return true;
+	case OPT_INNER_SRC:
+		conf->inner_src = fp_streamgen_parse_addr("inner-src", arg);
+		return true;
+	case OPT_INNER_DST:
+		conf->inner_dst = fp_streamgen_parse_addr("inner-dst", arg);
+		return true;
+	case OPT_INNER_SRC_MAC:
+		conf->inner_src_mac = fp_streamgen_parse_mac("inner-src-mac",
+							     arg);
+		return true;
+	case OPT_INNER_DST_MAC:
+		conf->inner_dst_mac = fp_streamgen_parse_mac("inner-dst-mac",
+							     arg);
+		return true;
+	default:
+		return false;
 	}
+}
 
-	fp_pktgen_conf_default(&conf);
+/* Applies 'opt' if it shapes the traffic (struct fp_pktgen_conf). Returns
+ * false for other options; exits on a bad value. */
+static bool
+fp_streamgen_traffic_option(struct fp_pktgen_conf *conf, int opt,
+			    const char *arg)
+{
+	switch (opt) {
+	case OPT_PLAIN:
+		conf->encap = false;
+		return true;
+	case 's':
+		conf->streams = fp_streamgen_parse_uint("streams", arg, 1,
+							FP_PKTGEN_STREAMS_MAX);
+		return true;
+	case 'n':
+		conf->packets = fp_streamgen_parse_uint("packets", arg, 1,
+						FP_STREAMGEN_PACKETS_MAX);
+		return true;
+	case 'l':
+		if (strcmp(arg, "imix") == 0)
+			conf->frame_size = FP_PKTGEN_IMIX;
+		else
+			conf->frame_size = fp_streamgen_parse_uint("size", arg,
+					FP_PKTGEN_FRAME_MIN,
+					FP_PKTGEN_FRAME_MAX);
+		return true;
+	case 'p':
+		if (strcmp(arg, "udp") == 0)
+			conf->proto = FP_PKTGEN_UDP;
+		else if (strcmp(arg, "tcp") == 0)
+			conf->proto = FP_PKTGEN_TCP;
+		else
+			fp_streamgen_die_usage("--proto: '%s' is not udp or "
+					       "tcp", arg);
+		return true;
+	case OPT_TCP_HANDSHAKE:
+		conf->tcp_handshake = true;
+		return true;
+	case OPT_VLAN:
+		conf->vlan = fp_streamgen_parse_uint("vlan", arg, 0, 4095);
+		return true;
+	case OPT_VNIS:
+		conf->vnis = fp_streamgen_parse_uint("vnis", arg, 1, 0x1000000);
+		return true;
+	case OPT_SPORT_ENTROPY:
+		conf->sport_entropy = fp_streamgen_parse_uint("sport-entropy",
+							      arg, 1, 16384);
+		return true;
+	case OPT_SEED:
+		conf->seed = fp_streamgen_parse_uint("seed", arg, 0,
+						     UINT32_MAX);
+		return true;
+	case OPT_VXLAN_PORT:
+		conf->vxlan_port = rte_cpu_to_be_16(fp_streamgen_parse_uint(
+					"vxlan-port", arg, 1, 65535));
+		return true;
+	case OPT_VNI:
+		conf->vni = fp_streamgen_parse_uint("vni", arg, 0, 0xffffff);
+		return true;
+	case OPT_DPORT:
+		conf->inner_dst_port = rte_cpu_to_be_16(
+				fp_streamgen_parse_uint("dport", arg, 1,
+							65535));
+		return true;
+	default:
+		return fp_streamgen_addr_option(conf, opt, arg);
+	}
+}
+
+/* Parses the options that follow the EAL's into 'a', and checks them
+ * together. Returns -1 to go on, or the exit status after --help (0) or
+ * an unknown option (2); exits on a bad value. */
+static int
+fp_streamgen_parse_args(int argc, char **argv, struct fp_streamgen_args *a)
+{
+	const char *problem;
+	int opt;
+
+	fp_pktgen_conf_default(&a->conf);
 	while ((opt = getopt_long(argc, argv, "o:e:r:s:n:l:p:h",
 				  fp_streamgen_options, NULL)) != -1) {
 		switch (opt) {
 		case 'o':
-			out_path = optarg;
+			a->out_path = optarg;
 			break;
 		case 'e':
-			expect_path = optarg;
+			a->expect_path = optarg;
 			break;
 		case 'r':
-			reverse_path = optarg;
-			break;
-		case OPT_PLAIN:
-			conf.encap = false;
-			break;
-		case 's':
-			conf.streams = fp_streamgen_parse_uint("streams",
-					optarg, 1, FP_PKTGEN_STREAMS_MAX);
-			break;
-		case 'n':
-			conf.packets = fp_streamgen_parse_uint("packets",
-					optarg, 1, FP_STREAMGEN_PACKETS_MAX);
-			break;
-		case 'l':
-			if (strcmp(optarg, "imix") == 0)
-				conf.frame_size = FP_PKTGEN_IMIX;
-			else
-				conf.frame_size = fp_streamgen_parse_uint(
-						"size", optarg,
-						FP_PKTGEN_FRAME_MIN,
-						FP_PKTGEN_FRAME_MAX);
-			break;
-		case 'p':
-			if (strcmp(optarg, "udp") == 0)
-				conf.proto = FP_PKTGEN_UDP;
-			else if (strcmp(optarg, "tcp") == 0)
-				conf.proto = FP_PKTGEN_TCP;
-			else
-				fp_streamgen_die_usage("--proto: '%s' is not "
-						       "udp or tcp", optarg);
-			break;
-		case OPT_TCP_HANDSHAKE:
-			conf.tcp_handshake = true;
-			break;
-		case OPT_VLAN:
-			conf.vlan = fp_streamgen_parse_uint("vlan", optarg, 0,
-							    4095);
-			break;
-		case OPT_VNIS:
-			conf.vnis = fp_streamgen_parse_uint("vnis", optarg, 1,
-							    0x1000000);
-			break;
-		case OPT_SPORT_ENTROPY:
-			conf.sport_entropy = fp_streamgen_parse_uint(
-					"sport-entropy", optarg, 1, 16384);
-			break;
-		case OPT_SEED:
-			conf.seed = fp_streamgen_parse_uint("seed", optarg, 0,
-							    UINT32_MAX);
+			a->reverse_path = optarg;
 			break;
 		case OPT_TX:
-			tx = true;
+			a->tx = true;
 			break;
 		case OPT_RATE:
-			tx_opts.rate = fp_streamgen_parse_uint("rate", optarg,
-					1, 1000000000);
+			a->tx_opts.rate = fp_streamgen_parse_uint("rate",
+					optarg, 1, 1000000000);
 			break;
 		case OPT_COUNT:
-			tx_opts.count = fp_streamgen_parse_uint("count", optarg,
-					1, ULONG_MAX);
+			a->tx_opts.count = fp_streamgen_parse_uint("count",
+					optarg, 1, ULONG_MAX);
 			break;
 		case OPT_TX_REVERSE:
-			tx_opts.reverse = true;
-			break;
-		case OPT_OUTER_SRC:
-			conf.outer_src = fp_streamgen_parse_addr("outer-src",
-								 optarg);
-			break;
-		case OPT_OUTER_DST:
-			conf.outer_dst = fp_streamgen_parse_addr("outer-dst",
-								 optarg);
-			break;
-		case OPT_OUTER_SRC_MAC:
-			conf.outer_src_mac = fp_streamgen_parse_mac(
-					"outer-src-mac", optarg);
-			break;
-		case OPT_OUTER_DST_MAC:
-			conf.outer_dst_mac = fp_streamgen_parse_mac(
-					"outer-dst-mac", optarg);
-			break;
-		case OPT_VXLAN_PORT:
-			conf.vxlan_port = rte_cpu_to_be_16(
-					fp_streamgen_parse_uint("vxlan-port",
-							optarg, 1, 65535));
-			break;
-		case OPT_VNI:
-			conf.vni = fp_streamgen_parse_uint("vni", optarg, 0,
-							   0xffffff);
-			break;
-		case OPT_INNER_SRC:
-			conf.inner_src = fp_streamgen_parse_addr("inner-src",
-								 optarg);
-			break;
-		case OPT_INNER_DST:
-			conf.inner_dst = fp_streamgen_parse_addr("inner-dst",
-								 optarg);
-			break;
-		case OPT_INNER_SRC_MAC:
-			conf.inner_src_mac = fp_streamgen_parse_mac(
-					"inner-src-mac", optarg);
-			break;
-		case OPT_INNER_DST_MAC:
-			conf.inner_dst_mac = fp_streamgen_parse_mac(
-					"inner-dst-mac", optarg);
-			break;
-		case OPT_DPORT:
-			conf.inner_dst_port = rte_cpu_to_be_16(
-					fp_streamgen_parse_uint("dport", optarg,
-								1, 65535));
+			a->tx_opts.reverse = true;
 			break;
 		case 'h':
 			printf(fp_streamgen_usage);
 			return 0;
 		default:
+			if (fp_streamgen_traffic_option(&a->conf, opt, optarg))
+				break;
 			fprintf(stderr, "Try 'fp-streamgen --help' for more "
 				"information.\n");
 			return 2;
@@ -427,34 +432,40 @@ main(int argc, char **argv)
 	if (optind < argc)
 		fp_streamgen_die_usage("unexpected argument '%s'",
 				       argv[optind]);
-	if (tx && !eal)
+	if (a->tx && !a->eal)
 		fp_streamgen_die_usage("--tx needs EAL options and '--' "
 				       "before the others");
-	if (out_path == NULL && !tx)
+	if (a->out_path == NULL && !a->tx)
 		fp_streamgen_die_usage("--out FILE is required");
-	if (expect_path != NULL && !conf.encap)
+	if (a->expect_path != NULL && !a->conf.encap)
 		fp_streamgen_die_usage("--expect makes no sense with --plain");
-	problem = fp_pktgen_conf_check(&conf);
+	problem = fp_pktgen_conf_check(&a->conf);
 	if (problem != NULL)
 		fp_streamgen_die_usage("%s", problem);
-	if (tx) {
-		ret = fp_streamgen_tx(&conf, &tx_opts);
-		rte_eal_cleanup();
-		return ret < 0 ? 1 : 0;
-	}
+	return -1;
+}
 
-	out = fp_streamgen_open(out_path);
-	if (expect_path != NULL)
-		expect = fp_streamgen_open(expect_path);
-	if (reverse_path != NULL)
-		reverse = fp_streamgen_open(reverse_path);
+/* Writes the pcap files that 'a' names. Returns the exit status. */
+static int
+fp_streamgen_write_files(const struct fp_streamgen_args *a)
+{
+	struct fp_pcap_writer *out;
+	struct fp_pcap_writer *expect = NULL;
+	struct fp_pcap_writer *reverse = NULL;
+	int ret;
 
-	ret = fp_streamgen_write(&conf, out, expect, reverse);
+	out = fp_streamgen_open(a->out_path);
+	if (a->expect_path != NULL)
+		expect = fp_streamgen_open(a->expect_path);
+	if (a->reverse_path != NULL)
+		reverse = fp_streamgen_open(a->reverse_path);
+
+	ret = fp_streamgen_write(&a->conf, out, expect, reverse);
 	if (ret == 0)
 		printf("fp-streamgen: %" PRIu64 " frames (%" PRIu32
 		       " streams x %" PRIu32 " packets) to %s\n",
-		       fp_pcap_writer_count(out), conf.streams, conf.packets,
-		       out_path);
+		       fp_pcap_writer_count(out), a->conf.streams,
+		       a->conf.packets, a->out_path);
 	if (fp_pcap_writer_close(reverse) < 0 && ret == 0)
 		ret = -EIO;
 	if (fp_pcap_writer_close(expect) < 0 && ret == 0)
@@ -467,4 +478,37 @@ main(int argc, char **argv)
 		return 1;
 	}
 	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct fp_streamgen_args a = { .eal = false };
+	int status, ret;
+	int i;
+
+	/* EAL options come first, up to "--", and only for --tx. */
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0)
+			a.eal = true;
+	if (a.eal) {
+		ret = rte_eal_init(argc, argv);
+		if (ret < 0) {
+			fprintf(stderr, "fp-streamgen: EAL: %s\n",
+				rte_strerror(rte_errno));
+			return 1;
+		}
+		argc -= ret;
+		argv += ret;
+	}
+
+	status = fp_streamgen_parse_args(argc, argv, &a);
+	if (status >= 0)
+		return status;
+	if (a.tx) {
+		ret = fp_streamgen_tx(&a.conf, &a.tx_opts);
+		rte_eal_cleanup();
+		return ret < 0 ? 1 : 0;
+	}
+	return fp_streamgen_write_files(&a);
 }

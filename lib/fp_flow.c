@@ -15,6 +15,8 @@
 #include <rte_flow.h>
 #include <rte_ip.h>
 #include <rte_tcp.h>
+#include <rte_udp.h>
+#include <rte_vxlan.h>
 
 #include "fp_flow.h"
 #include "fp_text.h"
@@ -282,37 +284,80 @@ fp_flow_rewrites(struct fp_flow_build *b, const struct fp_flow_stream *s,
 	}
 }
 
+/* Sets 'err' to 'why' and returns -EINVAL. */
+static int
+fp_flow_encap_refuse(char *err, size_t errlen, const char *why)
+{
+	if (err != NULL && errlen > 0)
+		snprintf(err, errlen, "%s", why);
+	return -EINVAL;
+}
+
+int
+fp_flow_encap_parse(const uint8_t *hdr, size_t len, char *err, size_t errlen)
+{
+	size_t l3 = RTE_ETHER_HDR_LEN, l4;
+	uint16_t type;
+	uint8_t proto;
+
+	if (len > FP_FLOW_MAX_ENCAP)
+		return fp_flow_encap_refuse(err, errlen, "an outer header "
+					    "longer than a rule takes");
+	if (len < FP_FLOW_MIN_ENCAP)
+		return fp_flow_encap_refuse(err, errlen, "an outer header "
+					    "shorter than Ethernet/IPv4/UDP/"
+					    "VXLAN");
+	type = (uint16_t)(hdr[12] << 8 | hdr[13]);
+	if (type == RTE_ETHER_TYPE_VLAN) {
+		type = (uint16_t)(hdr[16] << 8 | hdr[17]);
+		l3 += RTE_VLAN_HLEN;
+	}
+	if (type == RTE_ETHER_TYPE_IPV4) {
+		proto = hdr[l3 + 9];
+		l4 = l3 + (hdr[l3] & 0xf) * 4;
+	} else if (type == RTE_ETHER_TYPE_IPV6) {
+		proto = hdr[l3 + 6];
+		l4 = l3 + sizeof(struct rte_ipv6_hdr);
+	} else {
+		return fp_flow_encap_refuse(err, errlen, "an outer header "
+					    "that is not IPv4 or IPv6");
+	}
+	if (l4 + sizeof(struct rte_udp_hdr) + sizeof(struct rte_vxlan_hdr) !=
+	    len)
+		return fp_flow_encap_refuse(err, errlen, "an outer header "
+					    "with IP options or extension "
+					    "headers");
+	if (proto != IPPROTO_UDP)
+		return fp_flow_encap_refuse(err, errlen, "an outer header "
+					    "whose IP protocol is not UDP");
+	return (int)l4;
+}
+
+int
+fp_flow_encap_set(struct fp_flow_stream *s, const uint8_t *hdr, size_t len,
+		  rte_be16_t udp_src, char *err, size_t errlen)
+{
+	int udp_ofs = fp_flow_encap_parse(hdr, len, err, errlen);
+
+	if (udp_ofs < 0)
+		return udp_ofs;
+	memcpy(s->encap, hdr, len);
+	s->encap_len = (uint16_t)len;
+	memcpy(s->encap + udp_ofs, &udp_src, sizeof(udp_src));
+	return 0;
+}
+
 /* Checks that 'encap' is Ethernet [VLAN] / IPv4|IPv6 / UDP / VXLAN. */
 static int
 fp_flow_check_encap(const uint8_t *e, uint16_t len, char *err, size_t errlen)
 {
-	uint16_t ofs = RTE_ETHER_HDR_LEN;
-	uint16_t type;
-	uint8_t proto;
+	char why[96];
 
-	if (len < RTE_ETHER_HDR_LEN + 20 + 8 + 8)
-		goto bad;
-	type = (uint16_t)(e[12] << 8 | e[13]);
-	if (type == RTE_ETHER_TYPE_VLAN) {
-		type = (uint16_t)(e[16] << 8 | e[17]);
-		ofs += 4;
-	}
-	if (type == RTE_ETHER_TYPE_IPV4) {
-		proto = e[ofs + 9];
-		ofs += (e[ofs] & 0xf) * 4;
-	} else if (type == RTE_ETHER_TYPE_IPV6) {
-		proto = e[ofs + 6];
-		ofs += 40;
-	} else {
-		goto bad;
-	}
-	if (proto != IPPROTO_UDP || ofs + 16 != len)
-		goto bad;
-	return 0;
-bad:
+	if (fp_flow_encap_parse(e, len, why, sizeof(why)) >= 0)
+		return 0;
 	if (err != NULL && errlen > 0)
 		snprintf(err, errlen, "the encapsulation (%u bytes) is not "
-			 "Ethernet/IPv4|IPv6/UDP/VXLAN", len);
+			 "Ethernet/IPv4|IPv6/UDP/VXLAN: %s", len, why);
 	return -EINVAL;
 }
 
@@ -424,6 +469,68 @@ fp_flow_translate(const struct fp_flow_stream *s, struct fp_flow_rule *r,
 	return 0;
 }
 
+void
+fp_flow_hdr_from_layer(struct fp_flow_hdr *h, const struct fp_pkt_layer *l)
+{
+	memset(h, 0, sizeof(*h));
+	memcpy(h->dl_src, l->dl_src, sizeof(h->dl_src));
+	memcpy(h->dl_dst, l->dl_dst, sizeof(h->dl_dst));
+	memcpy(h->nw_src, l->src, sizeof(h->nw_src));
+	memcpy(h->nw_dst, l->dst, sizeof(h->nw_dst));
+	h->tp_src = l->tp_src;
+	h->tp_dst = l->tp_dst;
+	h->ttl = l->nw_ttl;
+	h->vlan = l->vlan_kind != FP_PKT_VLAN_NONE;
+	h->vlan_tci = l->vlan_tci;
+}
+
+uint32_t
+fp_flow_rewrite_diff(const struct fp_pkt_layer *before,
+		     const struct fp_flow_hdr *after,
+		     struct fp_flow_stream *s)
+{
+	size_t nw_len = fp_flow_layer_ipv6(before) ? 16 : 4;
+	bool tagged = before->vlan_kind != FP_PKT_VLAN_NONE;
+	uint32_t bits = 0;
+
+	if (memcmp(after->dl_src, before->dl_src, 6) != 0) {
+		bits |= FP_FLOW_SET_DL_SRC;
+		memcpy(s->set_dl_src, after->dl_src, 6);
+	}
+	if (memcmp(after->dl_dst, before->dl_dst, 6) != 0) {
+		bits |= FP_FLOW_SET_DL_DST;
+		memcpy(s->set_dl_dst, after->dl_dst, 6);
+	}
+	if (memcmp(after->nw_src, before->src, nw_len) != 0) {
+		bits |= FP_FLOW_SET_NW_SRC;
+		memcpy(s->set_nw_src, after->nw_src, 16);
+	}
+	if (memcmp(after->nw_dst, before->dst, nw_len) != 0) {
+		bits |= FP_FLOW_SET_NW_DST;
+		memcpy(s->set_nw_dst, after->nw_dst, 16);
+	}
+	if (after->tp_src != before->tp_src) {
+		bits |= FP_FLOW_SET_TP_SRC;
+		s->set_tp_src = after->tp_src;
+	}
+	if (after->tp_dst != before->tp_dst) {
+		bits |= FP_FLOW_SET_TP_DST;
+		s->set_tp_dst = after->tp_dst;
+	}
+	if (after->ttl != before->nw_ttl) {
+		bits |= FP_FLOW_SET_TTL;
+		s->set_ttl = after->ttl;
+	}
+	if (tagged && (!after->vlan || after->vlan_tci != before->vlan_tci))
+		bits |= FP_FLOW_POP_VLAN;
+	if (after->vlan && (!tagged || after->vlan_tci != before->vlan_tci)) {
+		bits |= FP_FLOW_PUSH_VLAN;
+		s->push_vlan_tci = after->vlan_tci;
+	}
+	s->rewrite |= bits;
+	return bits;
+}
+
 /* Re-points 'p' from inside 'src' to the same place inside 'dst'. */
 static const void *
 fp_flow_repoint(const void *p, const struct fp_flow_rule *src,
@@ -487,6 +594,231 @@ fp_flow_fmt_ip4(char *buf, size_t size, size_t *len, const char *what,
 		       (h >> 16) & 0xff, (h >> 8) & 0xff, h & 0xff);
 }
 
+/* Appends the testpmd text of pattern item 'it', without its
+ * separator. */
+static void
+fp_flow_format_item(const struct rte_flow_item *it, char *buf, size_t size,
+		    size_t *len)
+{
+	switch (it->type) {
+	case RTE_FLOW_ITEM_TYPE_ETH: {
+		const struct rte_flow_item_eth *e = it->spec;
+		const struct rte_flow_item_eth *m = it->mask;
+
+		fp_text_append(buf, size, len, " eth");
+		if (m->hdr.dst_addr.addr_bytes[0])
+			fp_flow_fmt_mac(buf, size, len, "dst",
+					e->hdr.dst_addr.addr_bytes);
+		if (m->hdr.src_addr.addr_bytes[0])
+			fp_flow_fmt_mac(buf, size, len, "src",
+					e->hdr.src_addr.addr_bytes);
+		fp_text_append(buf, size, len, " type is 0x%04x",
+			       rte_be_to_cpu_16(e->hdr.ether_type));
+		break;
+	}
+	case RTE_FLOW_ITEM_TYPE_VLAN: {
+		const struct rte_flow_item_vlan *v = it->spec;
+		const struct rte_flow_item_vlan *m = it->mask;
+
+		fp_text_append(buf, size, len,
+			       " vlan tci spec 0x%04x tci mask 0x%04x"
+			       " inner_type is 0x%04x",
+			       rte_be_to_cpu_16(v->hdr.vlan_tci),
+			       rte_be_to_cpu_16(m->hdr.vlan_tci),
+			       rte_be_to_cpu_16(v->hdr.eth_proto));
+		break;
+	}
+	case RTE_FLOW_ITEM_TYPE_IPV4: {
+		const struct rte_flow_item_ipv4 *p = it->spec;
+
+		fp_text_append(buf, size, len, " ipv4");
+		fp_flow_fmt_ip4(buf, size, len, "src",
+				p->hdr.src_addr);
+		fp_flow_fmt_ip4(buf, size, len, "dst",
+				p->hdr.dst_addr);
+		fp_text_append(buf, size, len, " proto is %u",
+			       p->hdr.next_proto_id);
+		break;
+	}
+	case RTE_FLOW_ITEM_TYPE_IPV6: {
+		const struct rte_flow_item_ipv6 *p = it->spec;
+
+		fp_text_append(buf, size, len, " ipv6");
+		fp_flow_fmt_ip6(buf, size, len, "src",
+				p->hdr.src_addr);
+		fp_flow_fmt_ip6(buf, size, len, "dst",
+				p->hdr.dst_addr);
+		fp_text_append(buf, size, len, " proto is %u",
+			       p->hdr.proto);
+		break;
+	}
+	case RTE_FLOW_ITEM_TYPE_UDP: {
+		const struct rte_flow_item_udp *u = it->spec;
+		const struct rte_flow_item_udp *m = it->mask;
+
+		fp_text_append(buf, size, len, " udp");
+		if (m->hdr.src_port)
+			fp_text_append(buf, size, len, " src is %u",
+				rte_be_to_cpu_16(u->hdr.src_port));
+		fp_text_append(buf, size, len, " dst is %u",
+			       rte_be_to_cpu_16(u->hdr.dst_port));
+		break;
+	}
+	case RTE_FLOW_ITEM_TYPE_TCP: {
+		const struct rte_flow_item_tcp *t = it->spec;
+		const struct rte_flow_item_tcp *m = it->mask;
+
+		fp_text_append(buf, size, len,
+			       " tcp src is %u dst is %u",
+			       rte_be_to_cpu_16(t->hdr.src_port),
+			       rte_be_to_cpu_16(t->hdr.dst_port));
+		if (m->hdr.tcp_flags)
+			fp_text_append(buf, size, len,
+				       " flags spec 0x%02x flags mask "
+				       "0x%02x", t->hdr.tcp_flags,
+				       m->hdr.tcp_flags);
+		break;
+	}
+	case RTE_FLOW_ITEM_TYPE_VXLAN: {
+		const struct rte_flow_item_vxlan *v = it->spec;
+
+		fp_text_append(buf, size, len, " vxlan vni is %u",
+			       v->vni[0] << 16 | v->vni[1] << 8 |
+			       v->vni[2]);
+		break;
+	}
+	case RTE_FLOW_ITEM_TYPE_CONNTRACK:
+		fp_text_append(buf, size, len,
+			       " conntrack is 0x%x",
+			       ((const struct rte_flow_item_conntrack *)
+				it->spec)->flags);
+		break;
+	default:
+		fp_text_append(buf, size, len, " item%d", it->type);
+		break;
+	}
+}
+
+/* Appends the testpmd text of 'a' if it rewrites the packet (a set or
+ * a VLAN action). Returns false for other actions. */
+static bool
+fp_flow_format_rewrite(const struct rte_flow_action *a, char *buf,
+		       size_t size, size_t *len)
+{
+	switch (a->type) {
+	case RTE_FLOW_ACTION_TYPE_SET_MAC_SRC:
+	case RTE_FLOW_ACTION_TYPE_SET_MAC_DST:
+		fp_flow_fmt_mac(buf, size, len,
+			a->type == RTE_FLOW_ACTION_TYPE_SET_MAC_SRC ?
+			"set_mac_src mac_addr" : "set_mac_dst mac_addr",
+			((const struct rte_flow_action_set_mac *)
+			 a->conf)->mac_addr);
+		return true;
+	case RTE_FLOW_ACTION_TYPE_SET_IPV4_SRC:
+	case RTE_FLOW_ACTION_TYPE_SET_IPV4_DST:
+		fp_flow_fmt_ip4(buf, size, len,
+			a->type == RTE_FLOW_ACTION_TYPE_SET_IPV4_SRC ?
+			"set_ipv4_src ipv4_addr" :
+			"set_ipv4_dst ipv4_addr",
+			((const struct rte_flow_action_set_ipv4 *)
+			 a->conf)->ipv4_addr);
+		return true;
+	case RTE_FLOW_ACTION_TYPE_SET_IPV6_SRC:
+	case RTE_FLOW_ACTION_TYPE_SET_IPV6_DST:
+		fp_flow_fmt_ip6(buf, size, len,
+			a->type == RTE_FLOW_ACTION_TYPE_SET_IPV6_SRC ?
+			"set_ipv6_src ipv6_addr" :
+			"set_ipv6_dst ipv6_addr",
+			((const struct rte_flow_action_set_ipv6 *)
+			 a->conf)->ipv6_addr);
+		return true;
+	case RTE_FLOW_ACTION_TYPE_SET_TP_SRC:
+	case RTE_FLOW_ACTION_TYPE_SET_TP_DST:
+		fp_text_append(buf, size, len, " %s port %u",
+			a->type == RTE_FLOW_ACTION_TYPE_SET_TP_SRC ?
+			"set_tp_src" : "set_tp_dst",
+			rte_be_to_cpu_16(((const struct
+				rte_flow_action_set_tp *)a->conf)->port));
+		return true;
+	case RTE_FLOW_ACTION_TYPE_SET_TTL:
+		fp_text_append(buf, size, len, " set_ttl ttl_value %u",
+			       ((const struct rte_flow_action_set_ttl *)
+				a->conf)->ttl_value);
+		return true;
+	case RTE_FLOW_ACTION_TYPE_OF_POP_VLAN:
+		fp_text_append(buf, size, len, " of_pop_vlan");
+		return true;
+	case RTE_FLOW_ACTION_TYPE_OF_PUSH_VLAN:
+		fp_text_append(buf, size, len,
+			       " of_push_vlan ethertype 0x8100");
+		return true;
+	case RTE_FLOW_ACTION_TYPE_OF_SET_VLAN_VID:
+		fp_text_append(buf, size, len,
+			       " of_set_vlan_vid vlan_vid %u",
+			       rte_be_to_cpu_16(((const struct
+				rte_flow_action_of_set_vlan_vid *)
+				a->conf)->vlan_vid));
+		return true;
+	case RTE_FLOW_ACTION_TYPE_OF_SET_VLAN_PCP:
+		fp_text_append(buf, size, len,
+			       " of_set_vlan_pcp vlan_pcp %u",
+			       ((const struct
+				 rte_flow_action_of_set_vlan_pcp *)
+				a->conf)->vlan_pcp);
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Appends the testpmd text of action 'a', without its separator. */
+static void
+fp_flow_format_action(const struct rte_flow_action *a, char *buf,
+		      size_t size, size_t *len)
+{
+	switch (a->type) {
+	case RTE_FLOW_ACTION_TYPE_VXLAN_DECAP:
+		fp_text_append(buf, size, len, " vxlan_decap");
+		break;
+	case RTE_FLOW_ACTION_TYPE_RAW_ENCAP:
+		fp_text_append(buf, size, len, " raw_encap size %zu",
+			       ((const struct rte_flow_action_raw_encap *)
+				a->conf)->size);
+		break;
+	case RTE_FLOW_ACTION_TYPE_REPRESENTED_PORT:
+		fp_text_append(buf, size, len,
+			       " represented_port ethdev_port_id %u",
+			       ((const struct rte_flow_action_ethdev *)
+				a->conf)->port_id);
+		break;
+	case RTE_FLOW_ACTION_TYPE_PORT_ID:
+		fp_text_append(buf, size, len, " port_id id %u",
+			       ((const struct rte_flow_action_port_id *)
+				a->conf)->id);
+		break;
+	case RTE_FLOW_ACTION_TYPE_COUNT:
+		fp_text_append(buf, size, len, " count");
+		break;
+	case RTE_FLOW_ACTION_TYPE_AGE:
+		fp_text_append(buf, size, len, " age timeout %u",
+			       ((const struct rte_flow_action_age *)
+				a->conf)->timeout);
+		break;
+	case RTE_FLOW_ACTION_TYPE_METER:
+		fp_text_append(buf, size, len, " meter mtr_id %u",
+			       ((const struct rte_flow_action_meter *)
+				a->conf)->mtr_id);
+		break;
+	case RTE_FLOW_ACTION_TYPE_INDIRECT:
+		fp_text_append(buf, size, len, " indirect");
+		break;
+	default:
+		if (!fp_flow_format_rewrite(a, buf, size, len))
+			fp_text_append(buf, size, len, " action%d", a->type);
+		break;
+	}
+}
+
 int
 fp_flow_rule_format(const struct fp_flow_rule *r, uint16_t port_id,
 		    char *buf, size_t size)
@@ -500,211 +832,12 @@ fp_flow_rule_format(const struct fp_flow_rule *r, uint16_t port_id,
 		       r->attr.transfer ? " transfer" : "",
 		       r->attr.ingress ? " ingress" : "");
 	for (i = 0; i < r->n_items; i++) {
-		const struct rte_flow_item *it = &r->items[i];
-
-		switch (it->type) {
-		case RTE_FLOW_ITEM_TYPE_ETH: {
-			const struct rte_flow_item_eth *e = it->spec;
-			const struct rte_flow_item_eth *m = it->mask;
-
-			fp_text_append(buf, size, &len, " eth");
-			if (m->hdr.dst_addr.addr_bytes[0])
-				fp_flow_fmt_mac(buf, size, &len, "dst",
-						e->hdr.dst_addr.addr_bytes);
-			if (m->hdr.src_addr.addr_bytes[0])
-				fp_flow_fmt_mac(buf, size, &len, "src",
-						e->hdr.src_addr.addr_bytes);
-			fp_text_append(buf, size, &len, " type is 0x%04x",
-				       rte_be_to_cpu_16(e->hdr.ether_type));
-			break;
-		}
-		case RTE_FLOW_ITEM_TYPE_VLAN: {
-			const struct rte_flow_item_vlan *v = it->spec;
-			const struct rte_flow_item_vlan *m = it->mask;
-
-			fp_text_append(buf, size, &len,
-				       " vlan tci spec 0x%04x tci mask 0x%04x"
-				       " inner_type is 0x%04x",
-				       rte_be_to_cpu_16(v->hdr.vlan_tci),
-				       rte_be_to_cpu_16(m->hdr.vlan_tci),
-				       rte_be_to_cpu_16(v->hdr.eth_proto));
-			break;
-		}
-		case RTE_FLOW_ITEM_TYPE_IPV4: {
-			const struct rte_flow_item_ipv4 *p = it->spec;
-
-			fp_text_append(buf, size, &len, " ipv4");
-			fp_flow_fmt_ip4(buf, size, &len, "src",
-					p->hdr.src_addr);
-			fp_flow_fmt_ip4(buf, size, &len, "dst",
-					p->hdr.dst_addr);
-			fp_text_append(buf, size, &len, " proto is %u",
-				       p->hdr.next_proto_id);
-			break;
-		}
-		case RTE_FLOW_ITEM_TYPE_IPV6: {
-			const struct rte_flow_item_ipv6 *p = it->spec;
-
-			fp_text_append(buf, size, &len, " ipv6");
-			fp_flow_fmt_ip6(buf, size, &len, "src",
-					p->hdr.src_addr);
-			fp_flow_fmt_ip6(buf, size, &len, "dst",
-					p->hdr.dst_addr);
-			fp_text_append(buf, size, &len, " proto is %u",
-				       p->hdr.proto);
-			break;
-		}
-		case RTE_FLOW_ITEM_TYPE_UDP: {
-			const struct rte_flow_item_udp *u = it->spec;
-			const struct rte_flow_item_udp *m = it->mask;
-
-			fp_text_append(buf, size, &len, " udp");
-			if (m->hdr.src_port)
-				fp_text_append(buf, size, &len, " src is %u",
-					rte_be_to_cpu_16(u->hdr.src_port));
-			fp_text_append(buf, size, &len, " dst is %u",
-				       rte_be_to_cpu_16(u->hdr.dst_port));
-			break;
-		}
-		case RTE_FLOW_ITEM_TYPE_TCP: {
-			const struct rte_flow_item_tcp *t = it->spec;
-			const struct rte_flow_item_tcp *m = it->mask;
-
-			fp_text_append(buf, size, &len,
-				       " tcp src is %u dst is %u",
-				       rte_be_to_cpu_16(t->hdr.src_port),
-				       rte_be_to_cpu_16(t->hdr.dst_port));
-			if (m->hdr.tcp_flags)
-				fp_text_append(buf, size, &len,
-					       " flags spec 0x%02x flags mask "
-					       "0x%02x", t->hdr.tcp_flags,
-					       m->hdr.tcp_flags);
-			break;
-		}
-		case RTE_FLOW_ITEM_TYPE_VXLAN: {
-			const struct rte_flow_item_vxlan *v = it->spec;
-
-			fp_text_append(buf, size, &len, " vxlan vni is %u",
-				       v->vni[0] << 16 | v->vni[1] << 8 |
-				       v->vni[2]);
-			break;
-		}
-		case RTE_FLOW_ITEM_TYPE_CONNTRACK:
-			fp_text_append(buf, size, &len,
-				       " conntrack is 0x%x",
-				       ((const struct rte_flow_item_conntrack *)
-					it->spec)->flags);
-			break;
-		default:
-			fp_text_append(buf, size, &len, " item%d", it->type);
-			break;
-		}
+		fp_flow_format_item(&r->items[i], buf, size, &len);
 		fp_text_append(buf, size, &len, " /");
 	}
 	fp_text_append(buf, size, &len, " end actions");
 	for (i = 0; i < r->n_actions; i++) {
-		const struct rte_flow_action *a = &r->actions[i];
-
-		switch (a->type) {
-		case RTE_FLOW_ACTION_TYPE_VXLAN_DECAP:
-			fp_text_append(buf, size, &len, " vxlan_decap");
-			break;
-		case RTE_FLOW_ACTION_TYPE_RAW_ENCAP:
-			fp_text_append(buf, size, &len, " raw_encap size %zu",
-				       ((const struct rte_flow_action_raw_encap *)
-					a->conf)->size);
-			break;
-		case RTE_FLOW_ACTION_TYPE_SET_MAC_SRC:
-		case RTE_FLOW_ACTION_TYPE_SET_MAC_DST:
-			fp_flow_fmt_mac(buf, size, &len,
-				a->type == RTE_FLOW_ACTION_TYPE_SET_MAC_SRC ?
-				"set_mac_src mac_addr" : "set_mac_dst mac_addr",
-				((const struct rte_flow_action_set_mac *)
-				 a->conf)->mac_addr);
-			break;
-		case RTE_FLOW_ACTION_TYPE_SET_IPV4_SRC:
-		case RTE_FLOW_ACTION_TYPE_SET_IPV4_DST:
-			fp_flow_fmt_ip4(buf, size, &len,
-				a->type == RTE_FLOW_ACTION_TYPE_SET_IPV4_SRC ?
-				"set_ipv4_src ipv4_addr" :
-				"set_ipv4_dst ipv4_addr",
-				((const struct rte_flow_action_set_ipv4 *)
-				 a->conf)->ipv4_addr);
-			break;
-		case RTE_FLOW_ACTION_TYPE_SET_IPV6_SRC:
-		case RTE_FLOW_ACTION_TYPE_SET_IPV6_DST:
-			fp_flow_fmt_ip6(buf, size, &len,
-				a->type == RTE_FLOW_ACTION_TYPE_SET_IPV6_SRC ?
-				"set_ipv6_src ipv6_addr" :
-				"set_ipv6_dst ipv6_addr",
-				((const struct rte_flow_action_set_ipv6 *)
-				 a->conf)->ipv6_addr);
-			break;
-		case RTE_FLOW_ACTION_TYPE_SET_TP_SRC:
-		case RTE_FLOW_ACTION_TYPE_SET_TP_DST:
-			fp_text_append(buf, size, &len, " %s port %u",
-				a->type == RTE_FLOW_ACTION_TYPE_SET_TP_SRC ?
-				"set_tp_src" : "set_tp_dst",
-				rte_be_to_cpu_16(((const struct
-					rte_flow_action_set_tp *)a->conf)->port));
-			break;
-		case RTE_FLOW_ACTION_TYPE_SET_TTL:
-			fp_text_append(buf, size, &len, " set_ttl ttl_value %u",
-				       ((const struct rte_flow_action_set_ttl *)
-					a->conf)->ttl_value);
-			break;
-		case RTE_FLOW_ACTION_TYPE_OF_POP_VLAN:
-			fp_text_append(buf, size, &len, " of_pop_vlan");
-			break;
-		case RTE_FLOW_ACTION_TYPE_OF_PUSH_VLAN:
-			fp_text_append(buf, size, &len,
-				       " of_push_vlan ethertype 0x8100");
-			break;
-		case RTE_FLOW_ACTION_TYPE_OF_SET_VLAN_VID:
-			fp_text_append(buf, size, &len,
-				       " of_set_vlan_vid vlan_vid %u",
-				       rte_be_to_cpu_16(((const struct
-					rte_flow_action_of_set_vlan_vid *)
-					a->conf)->vlan_vid));
-			break;
-		case RTE_FLOW_ACTION_TYPE_OF_SET_VLAN_PCP:
-			fp_text_append(buf, size, &len,
-				       " of_set_vlan_pcp vlan_pcp %u",
-				       ((const struct
-					 rte_flow_action_of_set_vlan_pcp *)
-					a->conf)->vlan_pcp);
-			break;
-		case RTE_FLOW_ACTION_TYPE_REPRESENTED_PORT:
-			fp_text_append(buf, size, &len,
-				       " represented_port ethdev_port_id %u",
-				       ((const struct rte_flow_action_ethdev *)
-					a->conf)->port_id);
-			break;
-		case RTE_FLOW_ACTION_TYPE_PORT_ID:
-			fp_text_append(buf, size, &len, " port_id id %u",
-				       ((const struct rte_flow_action_port_id *)
-					a->conf)->id);
-			break;
-		case RTE_FLOW_ACTION_TYPE_COUNT:
-			fp_text_append(buf, size, &len, " count");
-			break;
-		case RTE_FLOW_ACTION_TYPE_AGE:
-			fp_text_append(buf, size, &len, " age timeout %u",
-				       ((const struct rte_flow_action_age *)
-					a->conf)->timeout);
-			break;
-		case RTE_FLOW_ACTION_TYPE_METER:
-			fp_text_append(buf, size, &len, " meter mtr_id %u",
-				       ((const struct rte_flow_action_meter *)
-					a->conf)->mtr_id);
-			break;
-		case RTE_FLOW_ACTION_TYPE_INDIRECT:
-			fp_text_append(buf, size, &len, " indirect");
-			break;
-		default:
-			fp_text_append(buf, size, &len, " action%d", a->type);
-			break;
-		}
+		fp_flow_format_action(&r->actions[i], buf, size, &len);
 		fp_text_append(buf, size, &len, " /");
 	}
 	fp_text_append(buf, size, &len, " end");
@@ -904,7 +1037,7 @@ fp_flow_probe_ct(struct fp_flow_probe *p, uint16_t port_id, char *why,
 		s.ct_mode = FP_FLOW_CT_HW;
 		s.ct_handle = h;
 		s.out_port = port_id;
-		s.encap_len = RTE_ETHER_HDR_LEN + 20 + 8 + 8;
+		s.encap_len = FP_FLOW_MIN_ENCAP;
 		s.encap[12] = 0x08;
 		s.encap[14] = 0x45;
 		s.encap[14 + 9] = IPPROTO_UDP;

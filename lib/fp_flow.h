@@ -17,6 +17,29 @@
  * Conntrack stays in software: the rule must let every TCP packet with
  * SYN, FIN or RST miss (FP_FLOW_CT_FLAGS masks those flags in the TCP item)
  * unless the NIC tracks the connection itself (FP_FLOW_CT_HW).
+ *
+ * Thread-safety
+ * =============
+ *
+ * Translation keeps no state: fp_flow_translate(), fp_flow_rule_copy(),
+ * fp_flow_rule_format(), fp_flow_encap_parse(), fp_flow_encap_set(),
+ * fp_flow_hdr_from_layer() and fp_flow_rewrite_diff() may run in any
+ * thread at once. A struct fp_flow_stream or fp_flow_rule belongs to its
+ * caller.
+ *
+ * The probe cache (struct fp_flow_probe) is shared: in Open vSwitch, the
+ * offload thread probes rule shapes and forgets removed ports, while the
+ * main thread formats the cache for fold/offload-show. Every function on it
+ * takes its mutex, so any thread may call any of them, except
+ * fp_flow_probe_free(), which the last user calls once no thread uses the
+ * cache. The mutex is not held across the PMD's rte_flow_validate():
+ * two threads that probe the same port and shape at once may both
+ * validate it, and the last verdict is kept.
+ *
+ * The connection-handle calls (fp_flow_ct_*()) and the probes call
+ * rte_flow, which serialises calls on a port whose PMD does not declare
+ * RTE_ETH_DEV_FLOW_OPS_THREAD_SAFE. Who may update a handle, and when, is
+ * the caller's protocol.
  */
 
 #include <stdbool.h>
@@ -57,9 +80,15 @@ enum fp_flow_ct_mode {
 #define FP_FLOW_POP_VLAN     0x0040 /**< OF_POP_VLAN. */
 #define FP_FLOW_PUSH_VLAN    0x0080 /**< OF_PUSH_VLAN + OF_SET_VLAN_VID/PCP. */
 #define FP_FLOW_SET_TTL      0x0100 /**< SET_TTL (IPv4 TTL, IPv6 hops). */
+/** The rewrites that change a stream's addresses or ports: with any of
+ *  them, the rule's packets leave with another 5-tuple than the key's. */
+#define FP_FLOW_SET_TUPLE (FP_FLOW_SET_NW_SRC | FP_FLOW_SET_NW_DST | \
+			   FP_FLOW_SET_TP_SRC | FP_FLOW_SET_TP_DST)
 
 /** Longest outer header an egress rule pushes (IPv6 + VLAN + VXLAN). */
 #define FP_FLOW_MAX_ENCAP 128
+/** Shortest outer header: Ethernet, IPv4 without options, UDP, VXLAN. */
+#define FP_FLOW_MIN_ENCAP (14 + 20 + 8 + 8)
 
 /** A folded stream, as the translator sees it. */
 struct fp_flow_stream {
@@ -100,6 +129,24 @@ struct fp_flow_stream {
 	struct rte_flow_action_handle *ct_handle;
 
 	uint32_t priority;         /**< Rule priority (attr.priority). */
+};
+
+/**
+ * The fields of a (inner) packet that a rule can rewrite, as a chain of
+ * actions leaves them. Start from the stream's key with
+ * fp_flow_hdr_from_layer(), apply the chain's sets, pushes and pops, and
+ * turn the result into rewrites with fp_flow_rewrite_diff().
+ */
+struct fp_flow_hdr {
+	uint8_t dl_src[6];
+	uint8_t dl_dst[6];
+	uint8_t nw_src[16];        /**< IPv4 in the first 4 bytes. */
+	uint8_t nw_dst[16];
+	rte_be16_t tp_src;
+	rte_be16_t tp_dst;
+	uint8_t ttl;               /**< IPv4 TTL or IPv6 hop limit. */
+	bool vlan;                 /**< Has an 802.1Q tag. */
+	rte_be16_t vlan_tci;       /**< The tag's TCI, if 'vlan'. */
 };
 
 #define FP_FLOW_MAX_ITEMS   12
@@ -170,6 +217,91 @@ struct fp_flow_rule {
 int
 fp_flow_translate(const struct fp_flow_stream *s, struct fp_flow_rule *r,
 		  char *err, size_t errlen);
+
+/**
+ * Parse the outer header an egress rule would push: Ethernet, an optional
+ * 802.1Q tag, IPv4 (options allowed) or IPv6 (no extension headers), UDP
+ * and VXLAN, nothing before or after. The UDP ports and the VXLAN header
+ * are not checked: any VXLAN port works, since the rule pushes the bytes
+ * as they are.
+ *
+ * @param hdr
+ *   The header, as the software path pushes it.
+ * @param len
+ *   Its length in bytes.
+ * @param err
+ *   On refusal, why ("an outer header that is not IPv4 or IPv6", ...);
+ *   may be NULL.
+ * @param errlen
+ *   Size of 'err'.
+ * @return
+ *   The offset of the UDP header in 'hdr', or -EINVAL if the header is
+ *   longer than FP_FLOW_MAX_ENCAP, shorter than FP_FLOW_MIN_ENCAP, not
+ *   IPv4 or IPv6, has bytes between the IP header and UDP/VXLAN or after
+ *   them (IP options whose length does not add up, IPv6 extension
+ *   headers), or an IP protocol other than UDP.
+ */
+int
+fp_flow_encap_parse(const uint8_t *hdr, size_t len, char *err, size_t errlen);
+
+/**
+ * Set a stream's encapsulation: check 'hdr' with fp_flow_encap_parse(),
+ * copy it into 's->encap' and 's->encap_len', and write 'udp_src' as the
+ * UDP source port of the copy (the one software gives the stream).
+ *
+ * @param s
+ *   The stream; left unchanged on refusal.
+ * @param hdr
+ *   The outer header.
+ * @param len
+ *   Its length in bytes.
+ * @param udp_src
+ *   UDP source port, network order.
+ * @param err
+ *   On refusal, why, as fp_flow_encap_parse() says it; may be NULL.
+ * @param errlen
+ *   Size of 'err'.
+ * @return
+ *   0, or -EINVAL as fp_flow_encap_parse().
+ */
+int
+fp_flow_encap_set(struct fp_flow_stream *s, const uint8_t *hdr, size_t len,
+		  rte_be16_t udp_src, char *err, size_t errlen);
+
+/**
+ * Fill a header state with the fields of a stream's layer, before any
+ * action: 'vlan' is set for any tag, 802.1ad included.
+ *
+ * @param h
+ *   Filled in.
+ * @param l
+ *   The layer the rule matches and rewrites (the inner one for ingress).
+ */
+void
+fp_flow_hdr_from_layer(struct fp_flow_hdr *h, const struct fp_pkt_layer *l);
+
+/**
+ * Turn what a chain of actions does to a packet into a stream's rewrites:
+ * compare the layer the packet arrives with to the header state the
+ * actions leave. Addresses are compared on 4 bytes for IPv4 and 16 for
+ * IPv6. A tag that goes or changes pops; a tag that comes or changes
+ * pushes 'after->vlan_tci' (both for a changed tag).
+ *
+ * @param before
+ *   The layer as the key has it.
+ * @param after
+ *   The header state after the actions.
+ * @param s
+ *   The stream: the FP_FLOW_SET_* bits found are ORed into 's->rewrite'
+ *   and their values set (set_dl_src, ..., push_vlan_tci); nothing else
+ *   is touched.
+ * @return
+ *   The FP_FLOW_SET_* bits found.
+ */
+uint32_t
+fp_flow_rewrite_diff(const struct fp_pkt_layer *before,
+		     const struct fp_flow_hdr *after,
+		     struct fp_flow_stream *s);
 
 /** Copy a rule, fixing its pointers to its own storage. */
 void

@@ -23,6 +23,9 @@
  * extension headers, two VLAN tags, other EtherTypes or IP protocols, IPv6
  * neighbour discovery, malformed VXLAN, and truncated frames or
  * inconsistent lengths. It never reads past 'len'.
+ *
+ * Thread-safety: the parser keeps no state; any thread may call any
+ * function at once, on frames and keys it owns.
  */
 
 #include <stdbool.h>

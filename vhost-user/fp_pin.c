@@ -474,20 +474,15 @@ affinity_of(const struct fp_pin_port *port, unsigned int rxq)
 	return port->rxq_affinity[rxq];
 }
 
-int
-fp_pin_plan_compute(const struct fp_topo *topo, const struct fp_cpuset *pmds,
-		    enum fp_pin_mode mode, const struct fp_pin_vm *vms,
-		    unsigned int n_vms, struct fp_pin_plan *plan)
+/* Checks the policy's input and counts its rx queues in 'total'. */
+static int
+check_input(const struct fp_topo *topo, const struct fp_cpuset *pmds,
+	    enum fp_pin_mode mode, const struct fp_pin_vm *vms,
+	    unsigned int n_vms, unsigned int *total)
 {
-	unsigned int *load = NULL, *mine = NULL;
-	struct vm_state *st = NULL;
-	unsigned int v, p, q, i, total = 0;
-	const struct fp_pin_port *port;
-	char a[256], b[256];
-	int ret = 0, aff, cpu, best;
-	bool decide;
+	unsigned int v, p;
 
-	memset(plan, 0, sizeof(*plan));
+	*total = 0;
 	if (topo == NULL || pmds == NULL || (unsigned int)mode >= N_MODES ||
 	    (vms == NULL && n_vms > 0))
 		return -EINVAL;
@@ -498,9 +493,179 @@ fp_pin_plan_compute(const struct fp_topo *topo, const struct fp_cpuset *pmds,
 		for (p = 0; p < vms[v].n_ports; p++) {
 			if (vms[v].ports[p].name == NULL)
 				return -EINVAL;
-			total += vms[v].ports[p].n_rxq;
+			*total += vms[v].ports[p].n_rxq;
 		}
 	}
+	return 0;
+}
+
+/* Operator affinities win, in every mode: counts each pinned queue in
+ * 'load' and its VM's 'op_pmds', and each other queue in its VM's
+ * 'demand'. With 'decide', says which pins are not on a PMD or are on the
+ * VM's own vCPU cores. */
+static int
+apply_affinities(const struct fp_cpuset *pmds, bool decide,
+		 const struct fp_pin_vm *vms, unsigned int n_vms,
+		 struct vm_state *st, unsigned int *load,
+		 struct fp_pin_plan *plan)
+{
+	const struct fp_pin_port *port;
+	unsigned int v, p, q;
+	int ret = 0, aff;
+
+	for (v = 0; v < n_vms; v++) {
+		for (p = 0; p < vms[v].n_ports; p++) {
+			port = &vms[v].ports[p];
+			for (q = 0; q < port->n_rxq; q++) {
+				aff = affinity_of(port, q);
+				if (aff < 0) {
+					st[v].demand++;
+					continue;
+				}
+				if (aff >= FP_CPU_MAX)
+					return -EINVAL;
+				load[aff]++;
+				if (!decide)
+					continue;
+				if (!fp_cpuset_isset(pmds, aff))
+					ret = add_conflict(plan,
+						FP_PIN_CONFLICT_AFFINITY_NOT_PMD,
+						(int)v, "VM %s: port %s rxq %u: "
+						"pmd-rxq-affinity core %d is "
+						"not a PMD core; kept as the "
+						"operator asked", vms[v].name,
+						port->name, q, aff);
+				else if (fp_cpuset_isset(&vms[v].vcpu_cpus,
+							 aff))
+					ret = add_conflict(plan,
+						FP_PIN_CONFLICT_AFFINITY_ON_VCPU,
+						(int)v, "VM %s: port %s rxq %u: "
+						"pmd-rxq-affinity core %d is "
+						"one of its vCPU cores; kept as "
+						"the operator asked",
+						vms[v].name, port->name, q,
+						aff);
+				if (ret < 0)
+					return ret;
+				if (fp_cpuset_isset(pmds, aff))
+					fp_cpuset_set(&st[v].op_pmds, aff);
+			}
+		}
+	}
+	return 0;
+}
+
+/* Chooses each VM's PMDs ('chosen'): in numa mode all its candidates, in
+ * isolate mode cores of its own where there are enough. */
+static int
+choose_pmds(const struct fp_topo *topo, const struct fp_cpuset *pmds,
+	    enum fp_pin_mode mode, const struct fp_pin_vm *vms,
+	    unsigned int n_vms, struct vm_state *st, unsigned int *load,
+	    struct fp_pin_plan *plan)
+{
+	unsigned int v;
+	int ret;
+
+	for (v = 0; v < n_vms; v++) {
+		ret = choose_candidates(topo, pmds, &vms[v], (int)v, &st[v],
+					plan);
+		if (ret == 0)
+			ret = order_candidates(topo, mode, &vms[v], &st[v]);
+		if (ret < 0)
+			return ret;
+	}
+	if (mode != FP_PIN_MODE_NUMA)
+		return allocate_isolated(vms, st, n_vms, load, plan);
+	for (v = 0; v < n_vms; v++)
+		if (st[v].demand > 0)
+			st[v].chosen = st[v].cand;
+	return 0;
+}
+
+/* Says which of VM 'v''s vCPU cores were kept clear of its PMDs. */
+static int
+report_vcpus_kept_clear(const struct fp_pin_vm *vm, unsigned int v,
+			const struct vm_state *st, struct fp_pin_plan *plan)
+{
+	char a[256], b[256];
+
+	if (st->demand == 0 || st->vcpu_forced ||
+	    fp_cpuset_empty(&st->on_vcpu))
+		return 0;
+	return add_conflict(plan, FP_PIN_CONFLICT_PMD_ON_VCPU, (int)v,
+		"VM %s: PMD %s %s its vCPU cores; using %s instead", vm->name,
+		cores(&st->on_vcpu, a, sizeof(a)),
+		fp_cpuset_count(&st->on_vcpu) == 1 ? "is one of" : "are among",
+		cores(&st->chosen, b, sizeof(b)));
+}
+
+/* The PMD for a VM's next unpinned queue: round-robin over its chosen
+ * PMDs, fewest of its queues ('mine') first, then least loaded, then the
+ * preferred. FP_PIN_PMD_DEFAULT if it has none. */
+static int
+pick_pmd(const struct vm_state *st, const unsigned int *mine,
+	 const unsigned int *load)
+{
+	int best = FP_PIN_PMD_DEFAULT, cpu;
+	unsigned int i;
+
+	for (i = 0; i < st->n_order; i++) {
+		cpu = st->order[i];
+		if (!fp_cpuset_isset(&st->chosen, cpu))
+			continue;
+		if (best < 0 || mine[cpu] < mine[best] ||
+		    (mine[cpu] == mine[best] && load[cpu] < load[best]))
+			best = cpu;
+	}
+	return best;
+}
+
+/* Places the rx queues of VM 'v': pinned ones where the operator said,
+ * the others with pick_pmd() if 'decide', else to OVS's default. */
+static void
+place_rxqs(const struct fp_pin_vm *vm, unsigned int v,
+	   const struct vm_state *st, bool decide, unsigned int *load,
+	   unsigned int *mine, struct fp_pin_plan *plan)
+{
+	const struct fp_pin_port *port;
+	unsigned int p, q;
+	int aff, best;
+
+	memset(mine, 0, FP_CPU_MAX * sizeof(*mine));
+	for (p = 0; p < vm->n_ports; p++) {
+		port = &vm->ports[p];
+		for (q = 0; q < port->n_rxq; q++) {
+			aff = affinity_of(port, q);
+			if (aff >= 0) {
+				add_rxq(plan, v, p, q, port->name, aff, true);
+				continue;
+			}
+			best = decide ? pick_pmd(st, mine, load)
+				      : FP_PIN_PMD_DEFAULT;
+			if (best >= 0) {
+				mine[best]++;
+				load[best]++;
+			}
+			add_rxq(plan, v, p, q, port->name, best, false);
+		}
+	}
+}
+
+int
+fp_pin_plan_compute(const struct fp_topo *topo, const struct fp_cpuset *pmds,
+		    enum fp_pin_mode mode, const struct fp_pin_vm *vms,
+		    unsigned int n_vms, struct fp_pin_plan *plan)
+{
+	unsigned int *load = NULL, *mine = NULL;
+	struct vm_state *st = NULL;
+	unsigned int v, total;
+	bool decide;
+	int ret;
+
+	memset(plan, 0, sizeof(*plan));
+	ret = check_input(topo, pmds, mode, vms, n_vms, &total);
+	if (ret < 0)
+		return ret;
 	plan->mode = mode;
 	plan->pmds = *pmds;
 	plan->n_vms = n_vms;
@@ -529,81 +694,16 @@ fp_pin_plan_compute(const struct fp_topo *topo, const struct fp_cpuset *pmds,
 			goto out;
 	}
 
-	/* Operator affinities win, in every mode. */
-	for (v = 0; v < n_vms; v++) {
-		for (p = 0; p < vms[v].n_ports; p++) {
-			port = &vms[v].ports[p];
-			for (q = 0; q < port->n_rxq; q++) {
-				aff = affinity_of(port, q);
-				if (aff < 0) {
-					st[v].demand++;
-					continue;
-				}
-				if (aff >= FP_CPU_MAX) {
-					ret = -EINVAL;
-					goto out;
-				}
-				load[aff]++;
-				if (!decide)
-					continue;
-				if (!fp_cpuset_isset(pmds, aff))
-					ret = add_conflict(plan,
-						FP_PIN_CONFLICT_AFFINITY_NOT_PMD,
-						(int)v, "VM %s: port %s rxq %u: "
-						"pmd-rxq-affinity core %d is "
-						"not a PMD core; kept as the "
-						"operator asked", vms[v].name,
-						port->name, q, aff);
-				else if (fp_cpuset_isset(&vms[v].vcpu_cpus,
-							 aff))
-					ret = add_conflict(plan,
-						FP_PIN_CONFLICT_AFFINITY_ON_VCPU,
-						(int)v, "VM %s: port %s rxq %u: "
-						"pmd-rxq-affinity core %d is "
-						"one of its vCPU cores; kept as "
-						"the operator asked",
-						vms[v].name, port->name, q,
-						aff);
-				if (ret < 0)
-					goto out;
-				if (fp_cpuset_isset(pmds, aff))
-					fp_cpuset_set(&st[v].op_pmds, aff);
-			}
-		}
-	}
-
-	if (decide) {
-		for (v = 0; v < n_vms; v++) {
-			ret = choose_candidates(topo, pmds, &vms[v], (int)v,
-						&st[v], plan);
-			if (ret == 0)
-				ret = order_candidates(topo, mode, &vms[v],
-						       &st[v]);
-			if (ret < 0)
-				goto out;
-		}
-		if (mode == FP_PIN_MODE_NUMA) {
-			for (v = 0; v < n_vms; v++)
-				if (st[v].demand > 0)
-					st[v].chosen = st[v].cand;
-		} else {
-			ret = allocate_isolated(vms, st, n_vms, load, plan);
-			if (ret < 0)
-				goto out;
-		}
-	}
+	ret = apply_affinities(pmds, decide, vms, n_vms, st, load, plan);
+	if (ret == 0 && decide)
+		ret = choose_pmds(topo, pmds, mode, vms, n_vms, st, load, plan);
+	if (ret < 0)
+		goto out;
 
 	for (v = 0; v < n_vms; v++) {
-		/* Say which of the VM's vCPU cores were kept clear. */
-		if (decide && st[v].demand > 0 && !st[v].vcpu_forced &&
-		    !fp_cpuset_empty(&st[v].on_vcpu)) {
-			ret = add_conflict(plan, FP_PIN_CONFLICT_PMD_ON_VCPU,
-				(int)v, "VM %s: PMD %s %s its vCPU cores; "
-				"using %s instead", vms[v].name,
-				cores(&st[v].on_vcpu, a, sizeof(a)),
-				fp_cpuset_count(&st[v].on_vcpu) == 1 ?
-				"is one of" : "are among",
-				cores(&st[v].chosen, b, sizeof(b)));
+		if (decide) {
+			ret = report_vcpus_kept_clear(&vms[v], v, &st[v],
+						      plan);
 			if (ret < 0)
 				goto out;
 		}
@@ -612,38 +712,7 @@ fp_pin_plan_compute(const struct fp_topo *topo, const struct fp_cpuset *pmds,
 		plan->vms[v].pmds = st[v].chosen;
 		fp_cpuset_or(&plan->vms[v].pmds, &plan->vms[v].pmds,
 			     &st[v].op_pmds);
-		memset(mine, 0, FP_CPU_MAX * sizeof(*mine));
-		for (p = 0; p < vms[v].n_ports; p++) {
-			port = &vms[v].ports[p];
-			for (q = 0; q < port->n_rxq; q++) {
-				aff = affinity_of(port, q);
-				if (aff >= 0) {
-					add_rxq(plan, v, p, q, port->name,
-						aff, true);
-					continue;
-				}
-				/* Round-robin over the VM's PMDs: fewest of
-				 * its queues, then least loaded, then the
-				 * preferred. */
-				best = FP_PIN_PMD_DEFAULT;
-				for (i = 0; decide && i < st[v].n_order; i++) {
-					cpu = st[v].order[i];
-					if (!fp_cpuset_isset(&st[v].chosen,
-							     cpu))
-						continue;
-					if (best < 0 || mine[cpu] < mine[best] ||
-					    (mine[cpu] == mine[best] &&
-					     load[cpu] < load[best]))
-						best = cpu;
-				}
-				if (best >= 0) {
-					mine[best]++;
-					load[best]++;
-				}
-				add_rxq(plan, v, p, q, port->name, best,
-					false);
-			}
-		}
+		place_rxqs(&vms[v], v, &st[v], decide, load, mine, plan);
 	}
 	sort_conflicts(plan);
 out:

@@ -949,6 +949,100 @@ out:
 	return ret;
 }
 
+/* The VM that 'decl' declares, if it declares one that can be read.
+ * Returns 0 with the origin, 1 if there is nothing to use (nothing
+ * declared, or the declaration's error in 'found'). */
+static int
+discover_declared(const struct fp_vm_port *port, const struct fp_topo *topo,
+		 struct fp_vm *vm, struct fp_vm_discovery *found)
+{
+	const struct fp_vm_decl *d = &port->decl;
+	char err[256] = "";
+
+	if (d->libvirt_xml != NULL) {
+		if (fp_vm_from_libvirt_xml(d->libvirt_xml, topo, vm, err,
+					   sizeof(err)) == 0) {
+			if (d->vm_name != NULL)
+				snprintf(vm->name, sizeof(vm->name), "%s",
+					 d->vm_name);
+			snprintf(found->origin, sizeof(found->origin),
+				 "declared: vm-libvirt-xml %s",
+				 d->libvirt_xml);
+			return 0;
+		}
+		fp_vm_fini(vm);
+		snprintf(found->decl_error, sizeof(found->decl_error),
+			 "%s: %s; looking for the VM behind the socket "
+			 "instead", port->name, err);
+	} else if (d->cpus != NULL) {
+		if (fp_vm_from_cpuset(d->vm_name != NULL ? d->vm_name :
+				      port->name, d->cpus, d->numa_node, topo,
+				      vm, err, sizeof(err)) == 0) {
+			snprintf(found->origin, sizeof(found->origin),
+				 "declared: vm-cpus %s%s", d->cpus,
+				 d->numa_node >= 0 ? ", vm-numa-node" : "");
+			return 0;
+		}
+		fp_vm_fini(vm);
+		snprintf(found->decl_error, sizeof(found->decl_error),
+			 "%s: vm-cpus: %s; looking for the VM behind the "
+			 "socket instead", port->name, err);
+	}
+	return 1;
+}
+
+int
+fp_vm_discover(const char *root, const struct fp_vm_port *port,
+	       const struct fp_topo *topo, struct fp_vm *vm,
+	       struct fp_vm_discovery *found)
+{
+	const char *sock = port->socket;
+	pid_t peer;
+	int ret;
+
+	memset(vm, 0, sizeof(*vm));
+	found->origin[0] = '\0';
+	found->decl_error[0] = '\0';
+	found->error[0] = '\0';
+	if (discover_declared(port, topo, vm, found) == 0)
+		return 0;
+
+	if (sock == NULL) {
+		snprintf(found->error, sizeof(found->error), "no VM connected");
+		return -ENOENT;
+	}
+	ret = fp_vm_socket_peer(root, 0, sock, &peer);
+	if (ret < 0) {
+		snprintf(found->error, sizeof(found->error),
+			 "no peer found for socket %s (%s)", sock,
+			 strerror(-ret));
+		return ret;
+	}
+	ret = fp_vm_from_pid(root, peer, vm);
+	if (ret < 0) {
+		fp_vm_fini(vm);
+		snprintf(found->error, sizeof(found->error),
+			 "cannot read the peer, pid %d, of socket %s (%s)",
+			 (int)peer, sock, strerror(-ret));
+		return ret;
+	}
+	if (vm->n_vcpus == 0) {
+		snprintf(found->error, sizeof(found->error),
+			 "the peer of socket %s, pid %d (%s), has no vCPU "
+			 "or lcore threads; declare the VM with "
+			 "other_config:vm-cpus or vm-libvirt-xml",
+			 sock, (int)peer, vm->name);
+		fp_vm_fini(vm);
+		return -EINVAL;
+	}
+	if (port->decl.vm_name != NULL)
+		snprintf(vm->name, sizeof(vm->name), "%s", port->decl.vm_name);
+	snprintf(found->origin, sizeof(found->origin),
+		 "peer of socket %s (OVS is the vhost-user %s)", sock,
+		 port->mode != NULL ? port->mode : "?");
+	return 0;
+}
+
 int
 fp_vm_format(const struct fp_vm *vm, char *buf, size_t size)
 {

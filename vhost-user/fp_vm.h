@@ -19,6 +19,10 @@
  * - a declaration of pCPUs and a node: fp_vm_from_cpuset();
  * - a libvirt domain XML: fp_vm_from_libvirt_xml().
  *
+ * fp_vm_discover() picks among them for one port, by the precedence that
+ * OVS applies: a declared libvirt XML, else declared pCPUs, else the
+ * socket's peer.
+ *
  * procfs is read under a root directory that tests redirect: "<root>/proc"
  * ("/" in production).
  *
@@ -28,6 +32,7 @@
  * call it concurrently.
  */
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -46,6 +51,9 @@ extern "C" {
  *  "memory spans nodes" (shared libraries and page cache of the process
  *  land anywhere), in percent. */
 #define FP_VM_SPAN_MIN_PERCENT 5
+
+/** Size of each text of struct fp_vm_discovery: a path and a sentence. */
+#define FP_VM_TEXT_MAX (PATH_MAX + 256)
 
 /** Where a struct fp_vm came from. */
 enum fp_vm_source {
@@ -217,6 +225,92 @@ fp_vm_from_cpuset(const char *name, const char *cpus, int numa_node,
 int
 fp_vm_from_libvirt_xml(const char *path, const struct fp_topo *topo,
 		       struct fp_vm *vm, char *err, size_t err_size);
+
+/**
+ * What the operator declared about the VM behind a vhost-user port (in
+ * OVS, the Interface's other_config keys of the same names). Each member
+ * may be unset.
+ */
+struct fp_vm_decl {
+	/** vm-libvirt-xml: the VM's libvirt domain XML file, or NULL. */
+	const char *libvirt_xml;
+	/** vm-cpus: its vCPUs' pCPUs as a cpulist, or NULL. */
+	const char *cpus;
+	/** vm-numa-node: node of its memory, or -1; only with 'cpus'. */
+	int numa_node;
+	/** vm-name: the VM's name, over what the XML or the process says;
+	 *  or NULL. */
+	const char *vm_name;
+};
+
+/** A vhost-user port, as fp_vm_discover() needs it. */
+struct fp_vm_port {
+	/** The port's name: in messages, and the name of a VM declared by
+	 *  'decl.cpus' without 'decl.vm_name'. */
+	const char *name;
+	/** The socket path while a VM is connected, else NULL. */
+	const char *socket;
+	/** The switch's vhost-user role, "client" or "server", for the
+	 *  origin text; NULL reads "?". */
+	const char *mode;
+	/** What the operator declared. */
+	struct fp_vm_decl decl;
+};
+
+/** What fp_vm_discover() says besides the VM. */
+struct fp_vm_discovery {
+	/**
+	 * On success, how the VM was found: "declared: vm-libvirt-xml PATH",
+	 * "declared: vm-cpus 8-11" (", vm-numa-node" added when the node is
+	 * declared), or "peer of socket PATH (OVS is the vhost-user client)".
+	 */
+	char origin[FP_VM_TEXT_MAX];
+	/**
+	 * Empty, or why the declaration could not be used, on success and on
+	 * failure: "PORT: ERROR; looking for the VM behind the socket
+	 * instead" ("PORT: vm-cpus: ERROR; ..." for pCPUs). Discovery then
+	 * went on with the socket's peer.
+	 */
+	char decl_error[FP_VM_TEXT_MAX];
+	/**
+	 * On failure, why no VM was found: "no VM connected", "no peer found
+	 * for socket PATH (REASON)", "cannot read the peer, pid N, of socket
+	 * PATH (REASON)", or that the peer has no vCPU or lcore threads and
+	 * the VM should be declared.
+	 */
+	char error[FP_VM_TEXT_MAX];
+};
+
+/**
+ * Find the VM behind a vhost-user port: the libvirt XML the operator
+ * declared, else the pCPUs declared (fp_vm_from_cpuset()), else the
+ * process at the other end of the socket (fp_vm_socket_peer() on the
+ * calling process, then fp_vm_from_pid()), which must have vCPU or lcore
+ * threads. A declaration that cannot be read is reported in
+ * 'found->decl_error', and discovery goes on with the socket: a declared
+ * XML is never followed by the declared pCPUs. 'decl.vm_name' renames a
+ * VM found from the XML or the socket.
+ *
+ * @param root
+ *   Directory holding "proc"; NULL means "/".
+ * @param port
+ *   The port and its declaration.
+ * @param topo
+ *   The host topology, for the declarations' NUMA node.
+ * @param vm
+ *   Receives the VM; release with fp_vm_fini(). Empty after a failure.
+ * @param found
+ *   Receives the origin, the declaration's error and the failure's
+ *   reason (each empty when it does not apply).
+ * @return
+ *   0 on success; -ENOENT if no VM is connected (no 'port->socket');
+ *   the negative errno of fp_vm_socket_peer() or fp_vm_from_pid();
+ *   -EINVAL if the peer has no vCPU or lcore threads.
+ */
+int
+fp_vm_discover(const char *root, const struct fp_vm_port *port,
+	       const struct fp_topo *topo, struct fp_vm *vm,
+	       struct fp_vm_discovery *found);
 
 /**
  * Release what a VM holds (its thread list) and empty it.

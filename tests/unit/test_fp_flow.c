@@ -8,7 +8,9 @@
  * support, so every shape is rejected and remembered).
  */
 
+#include <errno.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -339,6 +341,368 @@ test_egress_raw_encap(void **state)
 			    "represented_port/count");
 }
 
+/* An outer header as OVS's tnl_push builds it: Ethernet, an 802.1Q tag if
+ * 'vlan', IPv6 if 'ipv6' else IPv4 with 'ip_opt_words' words of options,
+ * UDP 49153 to 4789, VXLAN VNI 100. Returns its length. */
+static size_t
+outer_header(uint8_t *e, bool vlan, bool ipv6, unsigned int ip_opt_words)
+{
+	size_t l3 = vlan ? 18 : 14, l4;
+
+	memset(e, 0, FP_FLOW_MAX_ENCAP);
+	memcpy(e, remote_mac, 6);
+	memcpy(e + 6, vtep_mac, 6);
+	if (vlan) {
+		e[12] = 0x81;
+		e[15] = 10;
+	}
+	e[l3 - 2] = ipv6 ? 0x86 : 0x08;
+	e[l3 - 1] = ipv6 ? 0xdd : 0x00;
+	if (ipv6) {
+		e[l3] = 0x60;
+		e[l3 + 6] = IPPROTO_UDP;
+		e[l3 + 7] = 64;
+		l4 = l3 + 40;
+	} else {
+		e[l3] = 0x45 + ip_opt_words;
+		e[l3 + 8] = 64;
+		e[l3 + 9] = IPPROTO_UDP;
+		l4 = l3 + 20 + 4 * ip_opt_words;
+	}
+	e[l4 + 0] = 0xc0;
+	e[l4 + 1] = 0x01;
+	e[l4 + 2] = 0x12;
+	e[l4 + 3] = 0xb5;
+	e[l4 + 8] = 0x08;
+	e[l4 + 14] = 100;
+	return l4 + 16;
+}
+
+static void
+test_encap_parse_finds_udp_in_each_outer_shape(void **state)
+{
+	uint8_t e[FP_FLOW_MAX_ENCAP];
+	char err[96] = "";
+	size_t len;
+
+	(void)state;
+	len = outer_header(e, false, false, 0);
+	assert_int_equal(len, 50);
+	assert_int_equal(fp_flow_encap_parse(e, len, err, sizeof(err)), 34);
+	len = outer_header(e, true, false, 0);
+	assert_int_equal(fp_flow_encap_parse(e, len, err, sizeof(err)), 38);
+	len = outer_header(e, false, true, 0);
+	assert_int_equal(fp_flow_encap_parse(e, len, err, sizeof(err)), 54);
+	len = outer_header(e, true, true, 0);
+	assert_int_equal(fp_flow_encap_parse(e, len, err, sizeof(err)), 58);
+	assert_string_equal(err, "");
+}
+
+static void
+test_encap_parse_accepts_ipv4_options(void **state)
+{
+	uint8_t e[FP_FLOW_MAX_ENCAP];
+	size_t len;
+
+	(void)state;
+	len = outer_header(e, false, false, 2);
+	assert_int_equal(len, 58);
+	assert_int_equal(fp_flow_encap_parse(e, len, NULL, 0), 42);
+}
+
+static void
+test_encap_parse_refuses_header_that_is_not_ip(void **state)
+{
+	uint8_t e[FP_FLOW_MAX_ENCAP];
+	char err[96];
+	size_t len;
+
+	(void)state;
+	len = outer_header(e, false, false, 0);
+	e[12] = 0x88;
+	e[13] = 0x47;	/* MPLS */
+	assert_int_equal(fp_flow_encap_parse(e, len, err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "an outer header that is not IPv4 or IPv6");
+
+	/* 802.1ad outer tag: only 802.1Q is parsed. */
+	len = outer_header(e, true, false, 0);
+	e[12] = 0x88;
+	e[13] = 0xa8;
+	assert_int_equal(fp_flow_encap_parse(e, len, err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "an outer header that is not IPv4 or IPv6");
+}
+
+static void
+test_encap_parse_refuses_ipv6_extension_header(void **state)
+{
+	uint8_t e[FP_FLOW_MAX_ENCAP];
+	char err[96];
+	size_t len;
+
+	(void)state;
+	/* A hop-by-hop header of 8 bytes between IPv6 and UDP. */
+	len = outer_header(e, false, true, 0);
+	memmove(e + 62, e + 54, 16);
+	memset(e + 54, 0, 8);
+	e[54] = IPPROTO_UDP;
+	e[20] = 0;
+	assert_int_equal(fp_flow_encap_parse(e, len + 8, err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "an outer header with IP options or "
+			    "extension headers");
+}
+
+static void
+test_encap_parse_refuses_bytes_after_vxlan(void **state)
+{
+	uint8_t e[FP_FLOW_MAX_ENCAP];
+	char err[96];
+	size_t len;
+
+	(void)state;
+	len = outer_header(e, false, false, 0);
+	assert_int_equal(fp_flow_encap_parse(e, len + 4, err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "an outer header with IP options or "
+			    "extension headers");
+}
+
+static void
+test_encap_parse_refuses_ip_protocol_other_than_udp(void **state)
+{
+	uint8_t e[FP_FLOW_MAX_ENCAP];
+	char err[96];
+	size_t len;
+
+	(void)state;
+	len = outer_header(e, false, false, 0);
+	e[23] = IPPROTO_TCP;
+	assert_int_equal(fp_flow_encap_parse(e, len, err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "an outer header whose IP protocol is not "
+			    "UDP");
+	len = outer_header(e, false, true, 0);
+	e[20] = 47;	/* GRE */
+	assert_int_equal(fp_flow_encap_parse(e, len, err, sizeof(err)),
+			 -EINVAL);
+	assert_string_equal(err, "an outer header whose IP protocol is not "
+			    "UDP");
+}
+
+static void
+test_encap_parse_refuses_too_short_or_too_long(void **state)
+{
+	uint8_t e[FP_FLOW_MAX_ENCAP + 1];
+	char err[96];
+
+	(void)state;
+	outer_header(e, false, false, 0);
+	assert_int_equal(fp_flow_encap_parse(e, FP_FLOW_MIN_ENCAP - 1, err,
+					     sizeof(err)), -EINVAL);
+	assert_string_equal(err, "an outer header shorter than "
+			    "Ethernet/IPv4/UDP/VXLAN");
+	assert_int_equal(fp_flow_encap_parse(e, FP_FLOW_MAX_ENCAP + 1, err,
+					     sizeof(err)), -EINVAL);
+	assert_string_equal(err, "an outer header longer than a rule takes");
+}
+
+static void
+test_encap_set_writes_stream_udp_source_port(void **state)
+{
+	uint8_t e[FP_FLOW_MAX_ENCAP];
+	struct fp_flow_stream s;
+	struct fp_flow_rule r;
+	size_t len;
+
+	(void)state;
+	egress_stream(&s);
+	len = outer_header(e, true, true, 0);
+	assert_int_equal(fp_flow_encap_set(&s, e, len, RTE_BE16(0xd431),
+					   NULL, 0), 0);
+	assert_int_equal(s.encap_len, len);
+	assert_int_equal(s.encap[58], 0xd4);
+	assert_int_equal(s.encap[59], 0x31);
+	e[58] = 0xd4;
+	e[59] = 0x31;
+	assert_memory_equal(s.encap, e, len);
+	assert_int_equal(fp_flow_translate(&s, &r, NULL, 0), 0);
+}
+
+static void
+test_encap_set_leaves_stream_unchanged_on_refusal(void **state)
+{
+	uint8_t e[FP_FLOW_MAX_ENCAP];
+	struct fp_flow_stream s, before;
+	char err[96];
+	size_t len;
+
+	(void)state;
+	egress_stream(&s);
+	before = s;
+	len = outer_header(e, false, false, 0);
+	e[23] = IPPROTO_TCP;
+	assert_int_equal(fp_flow_encap_set(&s, e, len, RTE_BE16(1), err,
+					   sizeof(err)), -EINVAL);
+	assert_string_equal(err, "an outer header whose IP protocol is not "
+			    "UDP");
+	assert_memory_equal(&s, &before, sizeof(s));
+}
+
+/* Starts 's' as ingress_stream() and 'h' as its inner layer before any
+ * action; returns that layer. */
+static const struct fp_pkt_layer *
+rewrite_start(struct fp_flow_stream *s, struct fp_flow_hdr *h)
+{
+	ingress_stream(s);
+	fp_flow_hdr_from_layer(h, &s->key.layer[1]);
+	return &s->key.layer[1];
+}
+
+static void
+test_rewrite_diff_of_untouched_header_is_empty(void **state)
+{
+	struct fp_flow_stream s, before;
+	struct fp_flow_hdr h;
+	struct fp_pkt_layer *l;
+
+	(void)state;
+	ingress_stream(&s);
+	l = &s.key.layer[1];
+	l->vlan_kind = FP_PKT_VLAN_8021Q;
+	l->vlan_tci = RTE_BE16(0x2064);
+	before = s;
+	fp_flow_hdr_from_layer(&h, l);
+	assert_int_equal(fp_flow_rewrite_diff(l, &h, &s), 0);
+	assert_memory_equal(&s, &before, sizeof(s));
+
+	layer_ipv6(l, IPPROTO_TCP, 5000, 80);
+	before = s;
+	fp_flow_hdr_from_layer(&h, l);
+	assert_int_equal(fp_flow_rewrite_diff(l, &h, &s), 0);
+	assert_memory_equal(&s, &before, sizeof(s));
+}
+
+static void
+test_rewrite_diff_nat_sets_addresses_and_ports(void **state)
+{
+	static const uint8_t snat[4] = { 192, 0, 2, 7 };
+	struct fp_flow_stream s;
+	struct fp_flow_hdr h;
+	const struct fp_pkt_layer *l;
+	uint32_t bits;
+
+	(void)state;
+	l = rewrite_start(&s, &h);
+	memcpy(h.nw_src, snat, 4);
+	h.tp_src = RTE_BE16(40000);
+	bits = fp_flow_rewrite_diff(l, &h, &s);
+	assert_int_equal(bits, FP_FLOW_SET_NW_SRC | FP_FLOW_SET_TP_SRC);
+	assert_int_equal(s.rewrite, bits);
+	assert_memory_equal(s.set_nw_src, snat, 4);
+	assert_int_equal(s.set_tp_src, RTE_BE16(40000));
+	assert_true(bits & FP_FLOW_SET_TUPLE);
+}
+
+static void
+test_rewrite_diff_compares_ipv4_on_four_bytes(void **state)
+{
+	struct fp_flow_stream s;
+	struct fp_flow_hdr h;
+	const struct fp_pkt_layer *l;
+
+	(void)state;
+	l = rewrite_start(&s, &h);
+	/* What a 16-byte copy of a NAT tuple may leave past an IPv4
+	 * address is not a rewrite. */
+	memset(h.nw_dst + 4, 0xee, 12);
+	assert_int_equal(fp_flow_rewrite_diff(l, &h, &s), 0);
+
+	layer_ipv6(&s.key.layer[1], IPPROTO_TCP, 5000, 80);
+	fp_flow_hdr_from_layer(&h, l);
+	h.nw_dst[15] = 9;
+	assert_int_equal(fp_flow_rewrite_diff(l, &h, &s),
+			 FP_FLOW_SET_NW_DST);
+	assert_int_equal(s.set_nw_dst[15], 9);
+}
+
+static void
+test_rewrite_diff_routing_sets_macs_and_ttl_not_tuple(void **state)
+{
+	struct fp_flow_stream s;
+	struct fp_flow_hdr h;
+	const struct fp_pkt_layer *l;
+	uint32_t bits;
+
+	(void)state;
+	l = rewrite_start(&s, &h);
+	memcpy(h.dl_src, vtep_mac, 6);
+	memcpy(h.dl_dst, remote_mac, 6);
+	h.ttl = 63;
+	bits = fp_flow_rewrite_diff(l, &h, &s);
+	assert_int_equal(bits, FP_FLOW_SET_DL_SRC | FP_FLOW_SET_DL_DST |
+			 FP_FLOW_SET_TTL);
+	assert_memory_equal(s.set_dl_src, vtep_mac, 6);
+	assert_memory_equal(s.set_dl_dst, remote_mac, 6);
+	assert_int_equal(s.set_ttl, 63);
+	assert_false(bits & FP_FLOW_SET_TUPLE);
+}
+
+static void
+test_rewrite_diff_vlan_pop_push_and_retag(void **state)
+{
+	struct fp_flow_stream s;
+	struct fp_flow_hdr h;
+	struct fp_pkt_layer *l;
+
+	(void)state;
+	ingress_stream(&s);
+	l = &s.key.layer[1];
+	/* Untagged, then tagged: push. */
+	fp_flow_hdr_from_layer(&h, l);
+	h.vlan = true;
+	h.vlan_tci = RTE_BE16(0x000a);
+	assert_int_equal(fp_flow_rewrite_diff(l, &h, &s), FP_FLOW_PUSH_VLAN);
+	assert_int_equal(s.push_vlan_tci, RTE_BE16(0x000a));
+
+	/* Tagged, then untagged: pop. */
+	ingress_stream(&s);
+	l->vlan_kind = FP_PKT_VLAN_8021Q;
+	l->vlan_tci = RTE_BE16(0x000a);
+	fp_flow_hdr_from_layer(&h, l);
+	assert_true(h.vlan);
+	h.vlan = false;
+	assert_int_equal(fp_flow_rewrite_diff(l, &h, &s), FP_FLOW_POP_VLAN);
+
+	/* Tagged, then another tag: pop and push. */
+	ingress_stream(&s);
+	l->vlan_kind = FP_PKT_VLAN_8021Q;
+	l->vlan_tci = RTE_BE16(0x000a);
+	fp_flow_hdr_from_layer(&h, l);
+	h.vlan_tci = RTE_BE16(0x000b);
+	assert_int_equal(fp_flow_rewrite_diff(l, &h, &s),
+			 FP_FLOW_POP_VLAN | FP_FLOW_PUSH_VLAN);
+	assert_int_equal(s.push_vlan_tci, RTE_BE16(0x000b));
+}
+
+static void
+test_rewrite_diff_adds_to_stream_rewrites(void **state)
+{
+	struct fp_flow_stream s;
+	struct fp_flow_hdr h;
+	const struct fp_pkt_layer *l;
+
+	(void)state;
+	l = rewrite_start(&s, &h);
+	s.rewrite = FP_FLOW_SET_TTL;
+	s.set_ttl = 10;
+	h.tp_dst = RTE_BE16(8080);
+	assert_int_equal(fp_flow_rewrite_diff(l, &h, &s), FP_FLOW_SET_TP_DST);
+	assert_int_equal(s.rewrite, FP_FLOW_SET_TTL | FP_FLOW_SET_TP_DST);
+	assert_int_equal(s.set_ttl, 10);
+}
+
 static void
 test_meter_and_port_id(void **state)
 {
@@ -424,7 +788,9 @@ test_refusals_say_why(void **state)
 	s.encap[23] = IPPROTO_TCP;
 	assert_int_equal(fp_flow_translate(&s, &r, err, sizeof(err)),
 			 -EINVAL);
-	assert_non_null(strstr(err, "not Ethernet/IPv4|IPv6/UDP/VXLAN"));
+	assert_string_equal(err, "the encapsulation (50 bytes) is not "
+			    "Ethernet/IPv4|IPv6/UDP/VXLAN: an outer header "
+			    "whose IP protocol is not UDP");
 
 	ingress_stream(&s);
 	s.key.layer[1].vlan_kind = FP_PKT_VLAN_8021Q;
@@ -515,6 +881,97 @@ test_format_is_testpmd_syntax(void **state)
 }
 
 static void
+test_format_names_every_egress_item_and_action(void **state)
+{
+	static const uint8_t new_ip6[16] = { 0xfd, [15] = 0x99 };
+	struct fp_flow_stream s;
+	struct fp_flow_rule r;
+	char buf[2048];
+	int handle, n;
+
+	(void)state;
+	egress_stream(&s);
+	layer_ipv6(&s.key.layer[0], IPPROTO_TCP, 80, 5000);
+	s.key.layer[0].vlan_kind = FP_PKT_VLAN_8021Q;
+	s.key.layer[0].vlan_tci = RTE_BE16(0x200a);
+	s.ct_mode = FP_FLOW_CT_HW;
+	s.ct_handle = (struct rte_flow_action_handle *)&handle;
+	s.rewrite = FP_FLOW_POP_VLAN | FP_FLOW_SET_DL_SRC |
+		    FP_FLOW_SET_DL_DST | FP_FLOW_SET_NW_SRC |
+		    FP_FLOW_SET_NW_DST | FP_FLOW_SET_TP_SRC |
+		    FP_FLOW_SET_TP_DST | FP_FLOW_SET_TTL | FP_FLOW_PUSH_VLAN;
+	memcpy(s.set_dl_src, gw_mac, 6);
+	memcpy(s.set_dl_dst, remote_mac, 6);
+	memcpy(s.set_nw_src, new_ip6, 16);
+	memcpy(s.set_nw_dst, new_ip6, 16);
+	s.set_tp_src = RTE_BE16(81);
+	s.set_tp_dst = RTE_BE16(5001);
+	s.set_ttl = 9;
+	s.push_vlan_tci = RTE_BE16(0x600b);
+	s.has_meter = true;
+	s.meter_id = 4;
+	s.use_port_id = true;
+	s.out_port = 2;
+	s.age_timeout = 30;
+	assert_int_equal(fp_flow_translate(&s, &r, NULL, 0), 0);
+	n = fp_flow_rule_format(&r, 5, buf, sizeof(buf));
+	assert_int_equal(n, (int)strlen(buf));
+	assert_string_equal(buf,
+		"flow create 5 transfer pattern"
+		" eth dst is 52:54:00:00:00:10 src is 02:00:00:00:00:02"
+		" type is 0x8100 /"
+		" vlan tci spec 0x200a tci mask 0xefff inner_type is 0x86dd /"
+		" ipv6 src is fd00:0:0:0:0:0:0:1 dst is fd00:0:0:0:0:0:0:2"
+		" proto is 6 /"
+		" tcp src is 80 dst is 5000 /"
+		" conntrack is 0x1 /"
+		" end actions indirect / of_pop_vlan /"
+		" set_mac_src mac_addr is 52:54:00:00:00:01 /"
+		" set_mac_dst mac_addr is 02:00:00:00:00:02 /"
+		" set_ipv6_src ipv6_addr is fd00:0:0:0:0:0:0:99 /"
+		" set_ipv6_dst ipv6_addr is fd00:0:0:0:0:0:0:99 /"
+		" set_tp_src port 81 / set_tp_dst port 5001 /"
+		" set_ttl ttl_value 9 /"
+		" of_push_vlan ethertype 0x8100 /"
+		" of_set_vlan_vid vlan_vid 11 / of_set_vlan_pcp vlan_pcp 3 /"
+		" raw_encap size 50 / meter mtr_id 4 / port_id id 2 / count /"
+		" age timeout 30 / end");
+}
+
+static void
+test_format_names_ipv4_rewrites_and_inner_udp(void **state)
+{
+	uint32_t new_src = RTE_BE32(0xc0a80a05);
+	uint32_t new_dst = RTE_BE32(0x0a0a0a0a);
+	struct fp_flow_stream s;
+	struct fp_flow_rule r;
+	char buf[2048];
+
+	(void)state;
+	ingress_stream(&s);
+	s.key.layer[1].nw_proto = IPPROTO_UDP;
+	s.rewrite = FP_FLOW_SET_NW_SRC | FP_FLOW_SET_NW_DST;
+	memcpy(s.set_nw_src, &new_src, 4);
+	memcpy(s.set_nw_dst, &new_dst, 4);
+	assert_int_equal(fp_flow_translate(&s, &r, NULL, 0), 0);
+	fp_flow_rule_format(&r, 1, buf, sizeof(buf));
+	assert_string_equal(buf,
+		"flow create 1 transfer pattern"
+		" eth dst is 02:00:00:00:00:01 type is 0x0800 /"
+		" ipv4 src is 172.31.1.2 dst is 172.31.1.1 proto is 17 /"
+		" udp dst is 4789 / vxlan vni is 100 /"
+		" eth dst is 52:54:00:00:00:10 src is 52:54:00:00:00:01"
+		" type is 0x0800 /"
+		" ipv4 src is 10.0.0.1 dst is 10.0.0.2 proto is 17 /"
+		" udp src is 5000 dst is 80 /"
+		" end actions vxlan_decap /"
+		" set_ipv4_src ipv4_addr is 192.168.10.5 /"
+		" set_ipv4_dst ipv4_addr is 10.10.10.10 /"
+		" represented_port ethdev_port_id 3 / count / age timeout 10 /"
+		" end");
+}
+
+static void
 test_probe_remembers_rejection(void **state)
 {
 	struct fp_flow_probe *p = fp_flow_probe_create();
@@ -570,12 +1027,39 @@ main(void)
 		cmocka_unit_test(test_ingress_inner_vlan),
 		cmocka_unit_test(test_nat_rewrites),
 		cmocka_unit_test(test_egress_raw_encap),
+		cmocka_unit_test(
+			test_encap_parse_finds_udp_in_each_outer_shape),
+		cmocka_unit_test(test_encap_parse_accepts_ipv4_options),
+		cmocka_unit_test(
+			test_encap_parse_refuses_header_that_is_not_ip),
+		cmocka_unit_test(
+			test_encap_parse_refuses_ipv6_extension_header),
+		cmocka_unit_test(test_encap_parse_refuses_bytes_after_vxlan),
+		cmocka_unit_test(
+			test_encap_parse_refuses_ip_protocol_other_than_udp),
+		cmocka_unit_test(
+			test_encap_parse_refuses_too_short_or_too_long),
+		cmocka_unit_test(test_encap_set_writes_stream_udp_source_port),
+		cmocka_unit_test(
+			test_encap_set_leaves_stream_unchanged_on_refusal),
+		cmocka_unit_test(
+			test_rewrite_diff_of_untouched_header_is_empty),
+		cmocka_unit_test(
+			test_rewrite_diff_nat_sets_addresses_and_ports),
+		cmocka_unit_test(test_rewrite_diff_compares_ipv4_on_four_bytes),
+		cmocka_unit_test(
+			test_rewrite_diff_routing_sets_macs_and_ttl_not_tuple),
+		cmocka_unit_test(test_rewrite_diff_vlan_pop_push_and_retag),
+		cmocka_unit_test(test_rewrite_diff_adds_to_stream_rewrites),
 		cmocka_unit_test(test_meter_and_port_id),
 		cmocka_unit_test(test_hw_conntrack_mode),
 		cmocka_unit_test(test_refusals_say_why),
 		cmocka_unit_test(test_shapes_ignore_values),
 		cmocka_unit_test(test_copy_points_into_the_copy),
 		cmocka_unit_test(test_format_is_testpmd_syntax),
+		cmocka_unit_test(
+			test_format_names_every_egress_item_and_action),
+		cmocka_unit_test(test_format_names_ipv4_rewrites_and_inner_udp),
 		cmocka_unit_test(test_probe_remembers_rejection),
 	};
 

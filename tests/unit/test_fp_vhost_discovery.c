@@ -2,8 +2,8 @@
 
 /* Tests of the vhost-user library's discovery side: the cpulist parser,
  * host topology from a fake sysfs, VMs from a fake procfs, libvirt domain
- * XML, and finding a socket's peer pid through real AF_UNIX sockets in
- * both vhost-user modes. */
+ * XML, finding a socket's peer pid through real AF_UNIX sockets in
+ * both vhost-user modes, and the precedence of fp_vm_discover(). */
 
 #include <errno.h>
 #include <setjmp.h>
@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -612,6 +613,157 @@ test_libvirt_xml_bad_parts_are_named(void **state)
 	fp_vm_fini(&vm);
 }
 
+/* --- discovery precedence: declarations --- */
+
+/* A port "vhu0" with no VM connected, as OVS sees it, on the fake host of
+ * xml_setup(), and what fp_vm_discover() finds for it. */
+struct discover_fixture {
+	struct xml_fixture *xml;
+	struct fp_vm_port port;
+	struct fp_vm_discovery found;
+	struct fp_vm vm;
+	char want[FP_VM_TEXT_MAX];
+};
+
+static int
+discover_setup(void **state)
+{
+	struct discover_fixture *d = calloc(1, sizeof(*d));
+	void *xml;
+
+	if (d == NULL || xml_setup(&xml) < 0)
+		return -1;
+	d->xml = xml;
+	d->port.name = "vhu0";
+	d->port.mode = "client";
+	d->port.decl.numa_node = -1;
+	*state = d;
+	return 0;
+}
+
+static int
+discover_teardown(void **state)
+{
+	struct discover_fixture *d = *state;
+	void *xml = d->xml;
+
+	fp_vm_fini(&d->vm);
+	xml_teardown(&xml);
+	free(d);
+	return 0;
+}
+
+/* Runs fp_vm_discover() on the fixture's port, reading procfs under
+ * 'root' (the fake host's, where no process is, or NULL for this host). */
+static int
+discover(struct discover_fixture *d, const char *root)
+{
+	fp_vm_fini(&d->vm);
+	return fp_vm_discover(root, &d->port, d->xml->topo, &d->vm,
+			      &d->found);
+}
+
+static const char vm1_xml[] =
+	"<domain type='kvm'><name>vm1</name><vcpu>2</vcpu>"
+	"<cputune><vcpupin vcpu='0' cpuset='10'/>"
+	"<vcpupin vcpu='1' cpuset='11'/></cputune></domain>";
+
+static void
+test_discover_declared_xml_wins_and_takes_vm_name(void **state)
+{
+	struct discover_fixture *d = *state;
+
+	d->port.decl.libvirt_xml = xml_file(d->xml, vm1_xml);
+	d->port.decl.cpus = "0-1";
+	assert_int_equal(discover(d, d->xml->root), 0);
+	snprintf(d->want, sizeof(d->want), "declared: vm-libvirt-xml %s",
+		 d->port.decl.libvirt_xml);
+	assert_string_equal(d->found.origin, d->want);
+	assert_string_equal(d->found.decl_error, "");
+	assert_string_equal(d->found.error, "");
+	assert_int_equal(d->vm.source, FP_VM_SOURCE_LIBVIRT);
+	assert_string_equal(d->vm.name, "vm1");
+	assert_string_equal(fmt(&d->vm.vcpu_cpus), "10-11");
+
+	/* vm-name renames it. */
+	d->port.decl.vm_name = "web";
+	assert_int_equal(discover(d, d->xml->root), 0);
+	assert_string_equal(d->vm.name, "web");
+}
+
+static void
+test_discover_declared_cpus_named_after_port_or_vm_name(void **state)
+{
+	struct discover_fixture *d = *state;
+
+	d->port.decl.cpus = "8-11";
+	assert_int_equal(discover(d, d->xml->root), 0);
+	assert_string_equal(d->found.origin, "declared: vm-cpus 8-11");
+	assert_int_equal(d->vm.source, FP_VM_SOURCE_CPUSET);
+	assert_string_equal(d->vm.name, "vhu0");
+	assert_int_equal(d->vm.numa_node, 1);
+
+	d->port.decl.numa_node = 0;
+	d->port.decl.vm_name = "db";
+	assert_int_equal(discover(d, d->xml->root), 0);
+	assert_string_equal(d->found.origin,
+			    "declared: vm-cpus 8-11, vm-numa-node");
+	assert_string_equal(d->vm.name, "db");
+	assert_int_equal(d->vm.numa_node, 0);
+}
+
+static void
+test_discover_bad_xml_falls_back_to_socket_not_cpus(void **state)
+{
+	struct discover_fixture *d = *state;
+
+	d->port.decl.libvirt_xml = xml_file(d->xml, "<vm><name>x</name></vm>");
+	d->port.decl.cpus = "8-11";
+	assert_int_equal(discover(d, d->xml->root), -ENOENT);
+	snprintf(d->want, sizeof(d->want), "vhu0: libvirt XML %s: root "
+		 "element is <vm>, not <domain>; looking for the VM behind "
+		 "the socket instead", d->port.decl.libvirt_xml);
+	assert_string_equal(d->found.decl_error, d->want);
+	assert_string_equal(d->found.error, "no VM connected");
+	assert_string_equal(d->found.origin, "");
+	assert_null(d->vm.threads);
+	assert_int_equal(d->vm.n_vcpus, 0);
+}
+
+static void
+test_discover_bad_cpus_falls_back_to_socket(void **state)
+{
+	struct discover_fixture *d = *state;
+
+	d->port.decl.cpus = "8-x";
+	assert_int_equal(discover(d, d->xml->root), -ENOENT);
+	assert_string_equal(d->found.decl_error,
+			    "vhu0: vm-cpus: VM vhu0: pCPUs '8-x' are not a CPU "
+			    "list such as 8-11; looking for the VM behind the "
+			    "socket instead");
+	assert_string_equal(d->found.error, "no VM connected");
+
+	d->port.decl.cpus = "8-11";
+	d->port.decl.numa_node = 5;
+	assert_int_equal(discover(d, d->xml->root), -ENOENT);
+	assert_string_equal(d->found.decl_error,
+			    "vhu0: vm-cpus: VM vhu0: NUMA node 5 does not "
+			    "exist; looking for the VM behind the socket "
+			    "instead");
+}
+
+static void
+test_discover_without_declaration_or_vm_is_enoent(void **state)
+{
+	struct discover_fixture *d = *state;
+
+	d->port.decl.vm_name = "web";
+	assert_int_equal(discover(d, d->xml->root), -ENOENT);
+	assert_string_equal(d->found.error, "no VM connected");
+	assert_string_equal(d->found.decl_error, "");
+	assert_string_equal(d->found.origin, "");
+}
+
 /* --- real sockets --- */
 
 static int
@@ -726,6 +878,120 @@ test_socket_peer_client_mode_finds_listening_child(void **state)
 	fake_root_free(dir);
 }
 
+/* --- discovery precedence: the socket's peer --- */
+
+/* A "VM" connected to a vhost-user socket that OVS serves: a child whose
+ * main thread is named 'comm', which connects and waits for the parent to
+ * close. */
+struct peer_vm {
+	char *dir;
+	char path[PATH_MAX];
+	int lfd;
+	int fd;
+	pid_t pid;
+};
+
+static void
+peer_vm_start(struct peer_vm *p, const char *comm)
+{
+	struct sockaddr_un addr;
+	char byte = 0;
+	int cfd;
+
+	p->dir = fake_root_new();
+	assert_non_null(p->dir);
+	snprintf(p->path, sizeof(p->path), "%s/vhu0.sock", p->dir);
+	p->lfd = unix_socket_at(p->path, &addr);
+	assert_true(p->lfd >= 0);
+	assert_int_equal(bind(p->lfd, (struct sockaddr *)&addr,
+			      sizeof(addr)), 0);
+	assert_int_equal(listen(p->lfd, 1), 0);
+	p->pid = fork();
+	assert_true(p->pid >= 0);
+	if (p->pid == 0) {
+		if (prctl(PR_SET_NAME, comm) < 0)
+			_exit(1);
+		cfd = unix_socket_at(p->path, &addr);
+		if (cfd < 0 || connect(cfd, (struct sockaddr *)&addr,
+				       sizeof(addr)) < 0)
+			_exit(1);
+		if (read(cfd, &byte, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	p->fd = accept4(p->lfd, NULL, NULL, SOCK_CLOEXEC);
+	assert_true(p->fd >= 0);
+}
+
+static void
+peer_vm_stop(struct peer_vm *p)
+{
+	int status;
+
+	close(p->fd);
+	assert_int_equal(waitpid(p->pid, &status, 0), p->pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(p->lfd);
+	unlink(p->path);
+	fake_root_free(p->dir);
+}
+
+static void
+test_discover_socket_without_peer_says_so(void **state)
+{
+	struct discover_fixture *d = *state;
+
+	d->port.socket = "/nonexistent/fp-vhu0.sock";
+	assert_int_equal(discover(d, NULL), -ENOENT);
+	assert_string_equal(d->found.error, "no peer found for socket "
+			    "/nonexistent/fp-vhu0.sock (No such file or "
+			    "directory)");
+}
+
+static void
+test_discover_peer_with_vcpu_thread_is_the_vm(void **state)
+{
+	struct discover_fixture *d = *state;
+	struct peer_vm peer;
+
+	peer_vm_start(&peer, "CPU 0/KVM");
+	d->port.socket = peer.path;
+	d->port.mode = "server";
+	assert_int_equal(discover(d, NULL), 0);
+	snprintf(d->want, sizeof(d->want), "peer of socket %s (OVS is the "
+		 "vhost-user server)", peer.path);
+	assert_string_equal(d->found.origin, d->want);
+	assert_int_equal(d->vm.source, FP_VM_SOURCE_PROC);
+	assert_int_equal(d->vm.pid, peer.pid);
+	assert_int_equal(d->vm.n_vcpus, 1);
+
+	d->port.decl.vm_name = "web";
+	assert_int_equal(discover(d, NULL), 0);
+	assert_string_equal(d->vm.name, "web");
+	assert_int_equal(d->vm.pid, peer.pid);
+	peer_vm_stop(&peer);
+}
+
+static void
+test_discover_peer_without_vcpus_asks_to_declare(void **state)
+{
+	struct discover_fixture *d = *state;
+	struct peer_vm peer;
+
+	peer_vm_start(&peer, "not-a-vm");
+	d->port.socket = peer.path;
+	assert_int_equal(discover(d, NULL), -EINVAL);
+	snprintf(d->want, sizeof(d->want), "the peer of socket %s, pid %d (",
+		 peer.path, (int)peer.pid);
+	assert_true(strncmp(d->found.error, d->want, strlen(d->want)) == 0);
+	assert_non_null(strstr(d->found.error, "), has no vCPU or lcore "
+			       "threads; declare the VM with "
+			       "other_config:vm-cpus or vm-libvirt-xml"));
+	assert_string_equal(d->found.origin, "");
+	assert_null(d->vm.threads);
+	peer_vm_stop(&peer);
+}
+
 int
 main(void)
 {
@@ -768,6 +1034,30 @@ main(void)
 			test_socket_peer_server_mode_finds_connected_child),
 		cmocka_unit_test(
 			test_socket_peer_client_mode_finds_listening_child),
+		cmocka_unit_test_setup_teardown(
+			test_discover_declared_xml_wins_and_takes_vm_name,
+			discover_setup, discover_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_discover_declared_cpus_named_after_port_or_vm_name,
+			discover_setup, discover_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_discover_bad_xml_falls_back_to_socket_not_cpus,
+			discover_setup, discover_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_discover_bad_cpus_falls_back_to_socket,
+			discover_setup, discover_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_discover_without_declaration_or_vm_is_enoent,
+			discover_setup, discover_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_discover_socket_without_peer_says_so,
+			discover_setup, discover_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_discover_peer_with_vcpu_thread_is_the_vm,
+			discover_setup, discover_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_discover_peer_without_vcpus_asks_to_declare,
+			discover_setup, discover_teardown),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

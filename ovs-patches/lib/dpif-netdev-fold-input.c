@@ -1,0 +1,631 @@
+/*
+ * Copyright (c) 2026 The Foldpath authors.
+ *
+ * Licensed under the Apache License, Version 2.0 (the "License");
+ * you may not use this file except in compliance with the License.
+ * You may obtain a copy of the License at:
+ *
+ *     http://www.apache.org/licenses/LICENSE-2.0
+ *
+ * Unless required by applicable law or agreed to in writing, software
+ * distributed under the License is distributed on an "AS IS" BASIS,
+ * WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+ * See the License for the specific language governing permissions and
+ * limitations under the License.
+ */
+
+#include <config.h>
+
+#include "dpif-netdev-private-fold.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <rte_errno.h>
+
+#include "conntrack.h"
+#include "coverage.h"
+#include "ct-dpif.h"
+#include "dp-packet.h"
+#include "dpif-netdev-perf.h"
+#include "dpif-netdev-private-dpif.h"
+#include "flow.h"
+#include "hash.h"
+#include "netdev-native-tnl.h"
+#include "netlink.h"
+#include "odp-util.h"
+#include "openvswitch/dynamic-string.h"
+#include "openvswitch/vlog.h"
+#include "packets.h"
+#include "smap.h"
+#include "timeval.h"
+#include "util.h"
+
+#include "fp_flowcache.h"
+#include "fp_pkt.h"
+
+VLOG_DEFINE_THIS_MODULE(dpif_netdev_fold_input);
+
+COVERAGE_DEFINE(datapath_fold_drop_invalid_tnl_port);
+
+/* A refused stream is not traced again for this long. */
+#define FOLD_REFUSAL_TTL_MS 2000
+
+/* Execution. */
+
+/* Computes the RSS hash that dpif-netdev would give 'packet' at the start
+ * of a pass (miniflow_hash_5tuple() of its current headers), from its layer
+ * offsets. */
+static uint32_t
+fold_rss_5tuple(const struct dp_packet *packet)
+{
+    const uint8_t *l3 = dp_packet_l3(packet);
+    const uint8_t *l4 = dp_packet_l4(packet);
+    uint32_t hash = 0;
+    uint32_t word;
+    uint8_t proto;
+
+    if ((l3[0] >> 4) == 6) {
+        for (int k = 0; k < 4; k++) {
+            uint64_t w;
+
+            memcpy(&w, l3 + 8 + 8 * k, sizeof w);
+            hash = hash_add64(hash, w);
+        }
+        proto = l3[6];
+    } else {
+        memcpy(&word, l3 + 12, sizeof word);
+        hash = hash_add(hash, word);
+        memcpy(&word, l3 + 16, sizeof word);
+        hash = hash_add(hash, word);
+        proto = l3[9];
+    }
+    hash = hash_add(hash, proto);
+    if (proto == IPPROTO_TCP || proto == IPPROTO_UDP
+        || proto == IPPROTO_SCTP) {
+        memcpy(&word, l4, sizeof word);
+        hash = hash_add(hash, word);
+    } else if (proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6) {
+        /* Flow extraction stores ICMP type and code as 16-bit ports. */
+        ovs_be16 ports[2] = { htons(l4[0]), htons(l4[1]) };
+
+        memcpy(&word, ports, sizeof word);
+        hash = hash_add(hash, word);
+    }
+    return hash_finish(hash, 42);
+}
+
+static void
+fold_set_rss(struct dp_packet_batch *batch)
+{
+    struct dp_packet *packet;
+
+    DP_PACKET_BATCH_FOR_EACH (i, packet, batch) {
+        if (!dp_packet_rss_valid(packet)) {
+            dp_packet_set_rss_hash(packet, fold_rss_5tuple(packet));
+        }
+    }
+}
+
+/* Sets the layer offsets of decapsulated packets, as the next pass's flow
+ * extraction would have. */
+static void
+fold_set_inner_offsets(const struct fold_path *path,
+                       struct dp_packet_batch *batch)
+{
+    struct dp_packet *packet;
+
+    DP_PACKET_BATCH_FOR_EACH (i, packet, batch) {
+        const uint8_t *l3 = (const uint8_t *) dp_packet_data(packet)
+                            + path->inner_l3_ofs;
+        ovs_be16 len;
+        uint32_t ip_end;
+
+        if ((l3[0] >> 4) == 6) {
+            memcpy(&len, l3 + 4, sizeof len);
+            ip_end = path->inner_l3_ofs + IPV6_HEADER_LEN + ntohs(len);
+        } else {
+            memcpy(&len, l3 + 2, sizeof len);
+            ip_end = path->inner_l3_ofs + ntohs(len);
+        }
+        packet->l2_5_ofs = UINT16_MAX;
+        packet->l3_ofs = path->inner_l3_ofs;
+        packet->l4_ofs = path->inner_l4_ofs;
+        dp_packet_set_l2_pad_size(packet, dp_packet_size(packet) - ip_end);
+    }
+}
+
+/* Chains to remove once the input batch is done. */
+struct fold_doomed {
+    size_t n;
+    struct fold_chain *chains[NETDEV_MAX_BURST];
+};
+
+static void
+fold_doom(struct fold_doomed *doomed, struct fold_chain *chain)
+{
+    if (!chain->doomed) {
+        chain->doomed = true;
+        doomed->chains[doomed->n++] = chain;
+    }
+}
+
+/* Splits off the packets of 'b' whose conntrack state is not what their
+ * stream's guard for pass 'i' recorded, and sends them on through the normal
+ * pipeline from exactly this point: recirculation with the recorded id. */
+static void
+fold_guard(struct dp_netdev_pmd_thread *pmd, struct fold_batch *b, int i,
+           struct fold_doomed *doomed)
+{
+    const struct fold_elem *e = &b->path->elems[i];
+    const size_t cnt = dp_packet_batch_size(&b->packets);
+    struct dp_packet_batch failed;
+    struct dp_packet *packet;
+    uint32_t *depth;
+    size_t j, n = 0;
+
+    dp_packet_batch_init(&failed);
+    for (j = 0; j < cnt; j++) {
+        struct fold_chain *chain = b->chains[j];
+        const struct fold_guard *guard = &chain->guards[e->guard_idx];
+
+        packet = b->packets.packets[j];
+        if (OVS_LIKELY(fold_guard_holds(guard, packet))) {
+            b->packets.packets[n] = packet;
+            b->chains[n++] = chain;
+        } else {
+            static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 5);
+
+            if (!VLOG_DROP_DBG(&rl)) {
+                struct ds ds = DS_EMPTY_INITIALIZER;
+
+                ds_put_cstr(&ds, "guard failed: ct_state(");
+                format_flags(&ds, ct_state_to_string, packet->md.ct_state,
+                             '|');
+                ds_put_cstr(&ds, "), learnt ct_state(");
+                format_flags(&ds, ct_state_to_string, guard->ct_state, '|');
+                ds_put_format(&ds, "), zone %"PRIu16"/%"PRIu16
+                              ", mark %#"PRIx32"/%#"PRIx32,
+                              packet->md.ct_zone, guard->ct_zone,
+                              packet->md.ct_mark, guard->ct_mark);
+                VLOG_DBG("%s", ds_cstr(&ds));
+                ds_destroy(&ds);
+            }
+            /* A packet conntrack finds invalid (out of the TCP window,
+             * say) left the connection as it was: the stream's next
+             * packets may still take the folded path.  Any other
+             * difference means the connection changed. */
+            if (!(packet->md.ct_state & CS_INVALID)) {
+                fold_doom(doomed, chain);
+            }
+            packet->md.recirc_id = e->terminal_arg;
+            dp_packet_batch_add(&failed, packet);
+        }
+    }
+    b->packets.count = n;
+    if (OVS_UNLIKELY(!dp_packet_batch_is_empty(&failed))) {
+        fold_count(&pmd->fold->stats.guard_failures,
+                   dp_packet_batch_size(&failed));
+        depth = dp_netdev_recirc_depth_get();
+        (*depth)++;
+        dp_netdev_recirculate(pmd, &failed);
+        (*depth)--;
+    }
+}
+
+/* Keeps 'b->chains' in step with the packets of 'b', after an action that
+ * may have dropped some of the 'cnt' packets 'before' held (a meter, or a
+ * tnl_pop that found a bad header).  The packets that are left keep their
+ * order. */
+static void
+fold_batch_resync(struct fold_batch *b, struct dp_packet *const *before,
+                  size_t cnt)
+{
+    size_t left = dp_packet_batch_size(&b->packets);
+    size_t j, k;
+
+    if (OVS_LIKELY(left == cnt)) {
+        return;
+    }
+    for (j = k = 0; j < cnt && k < left; j++) {
+        if (b->packets.packets[k] == before[j]) {
+            b->chains[k++] = b->chains[j];
+        }
+    }
+}
+
+/* Runs the actions of every pass of the path of 'b' on its packets, as the
+ * normal pipeline would, without its lookups and recirculations. */
+static void
+fold_execute(struct dp_netdev_pmd_thread *pmd, struct fold_batch *b,
+             bool simple_match, struct fold_doomed *doomed)
+{
+    const struct fold_path *path = b->path;
+    struct dp_packet_batch *batch = &b->packets;
+    struct dp_packet *before[NETDEV_MAX_BURST];
+    uint32_t *depth = dp_netdev_recirc_depth_get();
+    uint32_t depth0 = *depth;
+    long long now_ms = pmd->ctx.now / 1000;
+
+    for (int i = 0; i < path->n_elems; i++) {
+        const struct fold_elem *e = &path->elems[i];
+        struct dp_packet *packet;
+        uint16_t tcp_flags = 0;
+        uint32_t bytes = 0;
+        size_t cnt;
+
+        if (dp_packet_batch_is_empty(batch)) {
+            break;
+        }
+        /* dpif-netdev computes the RSS hash at the start of each pass, but
+         * the first one if that is a simple match. */
+        if (path->needs_rss && (i || !simple_match)) {
+            fold_set_rss(batch);
+        }
+        DP_PACKET_BATCH_FOR_EACH (j, packet, batch) {
+            bytes += dp_packet_size(packet);
+            tcp_flags |= b->chains[j]->tcp_flags[i];
+        }
+        if (path->needs_rss && e->terminal == FOLD_TERM_NONE) {
+            /* For the offload of a stream that a tnl_push encapsulates:
+             * the hash gives the outer UDP source port. */
+            DP_PACKET_BATCH_FOR_EACH (j, packet, batch) {
+                if (dp_packet_rss_valid(packet)) {
+                    b->chains[j]->rss_hash = dp_packet_get_rss_hash(packet);
+                    b->chains[j]->rss_known = true;
+                }
+            }
+        }
+        dp_netdev_flow_used(e->flow, dp_packet_batch_size(batch), bytes,
+                            tcp_flags, now_ms);
+        *depth = depth0 + i;
+
+        if (e->terminal == FOLD_TERM_NONE) {
+            dp_netdev_execute_actions(pmd, batch, true, &e->flow->flow,
+                                      e->actions, e->actions_len);
+            break;
+        }
+        cnt = dp_packet_batch_size(batch);
+        memcpy(before, batch->packets, cnt * sizeof *before);
+        dp_netdev_execute_actions(pmd, batch, false, &e->flow->flow,
+                                  e->actions, e->body_len);
+        fold_batch_resync(b, before, cnt);
+        if (e->guarded) {
+            fold_guard(pmd, b, i, doomed);
+        }
+        if (e->terminal == FOLD_TERM_TNL_POP) {
+            cnt = dp_packet_batch_size(batch);
+            memcpy(before, batch->packets, cnt * sizeof *before);
+            if (!dp_netdev_pop_tunnel(pmd, batch,
+                                      u32_to_odp(e->terminal_arg))) {
+                COVERAGE_ADD(datapath_fold_drop_invalid_tnl_port,
+                             dp_packet_batch_size(batch));
+                dp_packet_delete_batch(batch, true);
+                break;
+            }
+            fold_batch_resync(b, before, cnt);
+            fold_set_inner_offsets(path, batch);
+        } else {
+            DP_PACKET_BATCH_FOR_EACH (j, packet, batch) {
+                packet->md.recirc_id = e->terminal_arg;
+            }
+        }
+    }
+    *depth = depth0;
+}
+
+/* Starts tracing 'packet', which missed the fold cache with key 'key',
+ * unless a packet of the same key is traced already in this batch. */
+static void
+fold_trace_start(struct dp_netdev_pmd_fold *f, const struct dp_packet *packet,
+                 const struct fp_stream_key *key, uint32_t hash)
+{
+    struct fold_trace *t;
+
+    for (unsigned int i = 0; i < f->n_traces; i++) {
+        if (f->traces[i].hash == hash
+            && fp_stream_key_equal(&f->traces[i].key, key)) {
+            return;
+        }
+    }
+    t = &f->traces[f->n_traces++];
+
+    t->packet = packet;
+    t->key = *key;
+    t->hash = hash;
+    t->n_elems = 0;
+    t->upcall = false;
+    t->overflow = false;
+}
+
+/* Returns true if a packet of stream 'flow_id' already went to the normal
+ * pipeline in this batch: its later packets must follow it there, or they
+ * would overtake it. */
+static bool
+fold_stream_missed(const uint32_t *ids, size_t n, uint32_t flow_id)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (ids[i] == flow_id) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Records that an input batch of 'port_no' had something to fold ('busy'),
+ * or not, in the port's slot 'quiet'. */
+static inline void
+fold_quiet_update(struct fold_quiet_port *quiet, odp_port_t port_no,
+                  uint32_t now, bool busy)
+{
+    if (quiet->port_no != port_no) {
+        quiet->port_no = port_no;
+        quiet->streak = 0;
+    }
+    if (busy) {
+        quiet->streak = 0;
+    } else if (++quiet->streak >= FOLD_QUIET_BATCHES) {
+        quiet->streak = FOLD_QUIET_BATCHES;
+        quiet->until = now + FOLD_QUIET_MS;
+    }
+}
+
+/* One input batch on its way through dp_netdev_fold_input(): the parsed
+ * packets, their cache entries, and what became of them. */
+struct fold_burst {
+    /* Per packet of the input batch, by index. */
+    struct fp_stream_key keys[NETDEV_MAX_BURST];
+    struct fp_pkt_offsets ofs[NETDEV_MAX_BURST];
+    uint32_t hashes[NETDEV_MAX_BURST];
+    uint8_t verdicts[NETDEV_MAX_BURST];       /* enum fp_pkt_verdict. */
+    struct fp_flowcache_entry *entries[NETDEV_MAX_BURST];  /* Or NULL. */
+
+    /* The hits, one batch per path. */
+    struct fold_batch batches[NETDEV_MAX_BURST];
+    size_t n_batches;
+    size_t n_hits;
+
+    /* Flow ids of the streams that went to the normal pipeline. */
+    uint32_t missed_ids[NETDEV_MAX_BURST];
+    size_t n_missed;
+
+    struct fp_flowcache_entry *offer[NETDEV_MAX_BURST];  /* To offload. */
+    size_t n_offer;
+    struct fold_doomed doomed;
+
+    /* Counters, added to the PMD's statistics at the end. */
+    uint64_t not_parsed[FP_PKT_VERDICT_MAX];
+    uint64_t misses;
+    uint64_t negative_hits;
+    uint64_t invalidations;
+};
+
+/* Parses the packets of 'packets', received on 'port_no', and looks up the
+ * parsed ones in the fold cache, into 'b'.  Returns false if no packet
+ * could be parsed. */
+static bool
+fold_parse_lookup(struct dp_netdev_pmd_fold *f,
+                  const struct dp_packet_batch *packets, odp_port_t port_no,
+                  uint32_t now, struct fold_burst *b)
+{
+    const size_t cnt = dp_packet_batch_size(packets);
+    const struct fp_stream_key *lookup_keys[NETDEV_MAX_BURST];
+    uint32_t lookup_hashes[NETDEV_MAX_BURST];
+    struct fp_flowcache_entry *found[NETDEV_MAX_BURST];
+    const void *frames[NETDEV_MAX_BURST];
+    uint32_t lens[NETDEV_MAX_BURST];
+    size_t i, n_lookup = 0;
+
+    if (!cnt) {
+        return false;
+    }
+    for (i = 0; i < cnt; i++) {
+        frames[i] = dp_packet_data(packets->packets[i]);
+        lens[i] = dp_packet_size(packets->packets[i]);
+    }
+    if (!fp_pkt_parse_burst(frames, lens, cnt, odp_to_u32(port_no),
+                            htons(FOLD_VXLAN_PORT), b->keys, b->ofs,
+                            b->hashes, b->verdicts)) {
+        return false;
+    }
+    for (i = 0; i < cnt; i++) {
+        if (b->verdicts[i] == FP_PKT_OK) {
+            lookup_keys[n_lookup] = &b->keys[i];
+            lookup_hashes[n_lookup++] = b->hashes[i];
+        }
+    }
+    fp_flowcache_lookup_burst(f->cache, lookup_keys, lookup_hashes, n_lookup,
+                              now, found);
+    for (i = 0, n_lookup = 0; i < cnt; i++) {
+        b->entries[i] = b->verdicts[i] == FP_PKT_OK ? found[n_lookup++] : NULL;
+    }
+    return true;
+}
+
+/* Sorts the packets of 'packets', parsed and looked up in 'b', in order:
+ * a hit goes to the batch of its path in 'b' (with its metadata reset for
+ * 'port_no' and its layer offsets set); a packet that missed, or follows a
+ * packet of its stream that missed, stays in 'packets', and a miss is
+ * traced if the cache admits it; a packet that could not be parsed, or
+ * belongs to a refused stream, stays in 'packets' too.  Chains to drop,
+ * and chains to offer to the NIC, are gathered in 'b'. */
+static void
+fold_classify(struct dp_netdev_pmd_fold *f, struct dp_packet_batch *packets,
+              odp_port_t port_no, uint32_t now, struct fold_burst *b)
+{
+    const size_t cnt = dp_packet_batch_size(packets);
+    struct dp_packet *packet;
+    size_t i;
+
+    DP_PACKET_BATCH_REFILL_FOR_EACH (i, cnt, packet, packets) {
+        struct fp_flowcache_entry *entry = b->entries[i];
+        const struct fp_stream_key *key = &b->keys[i];
+
+        if (b->verdicts[i] != FP_PKT_OK) {
+            b->not_parsed[b->verdicts[i]]++;
+            dp_packet_batch_refill(packets, packet, i);
+            continue;
+        }
+        if (entry) {
+            struct fold_chain *chain = entry->value;
+
+            if (!chain->n_elems) {
+                if (chain->refusal == FOLD_REFUSE_CT_NEW
+                    && (int32_t) (now - chain->created)
+                       <= FOLD_REFUSAL_TTL_MS) {
+                    /* Learn again; see fold_refusal_is_stable(). */
+                    b->misses++;
+                    if (f->n_traces < ARRAY_SIZE(f->traces)) {
+                        fold_trace_start(f, packet, key, b->hashes[i]);
+                    }
+                    b->missed_ids[b->n_missed++] =
+                        fp_stream_key_flow_id(key);
+                    dp_packet_batch_refill(packets, packet, i);
+                    continue;
+                }
+                if ((int32_t) (now - chain->created) <= FOLD_REFUSAL_TTL_MS) {
+                    b->negative_hits++;
+                    dp_packet_batch_refill(packets, packet, i);
+                    continue;
+                }
+                /* Time to try the refused stream again. */
+                fold_doom(&b->doomed, chain);
+            } else if (!chain->doomed && !chain->path->batch) {
+                /* The first hit of the path in this batch checks it. */
+                if (OVS_UNLIKELY(!fold_path_valid(f, chain->path))) {
+                    b->invalidations++;
+                    fold_doom(&b->doomed, chain);
+                }
+            }
+            if (!chain->doomed
+                && !(b->n_missed
+                     && fold_stream_missed(b->missed_ids, b->n_missed,
+                                           fp_stream_key_flow_id(key)))) {
+                struct fold_batch *fb = chain->path->batch;
+
+                if (!fb) {
+                    fb = &b->batches[b->n_batches++];
+                    fb->path = chain->path;
+                    dp_packet_batch_init(&fb->packets);
+                    chain->path->batch = fb;
+                }
+                fb->chains[dp_packet_batch_size(&fb->packets)] = chain;
+                pkt_metadata_init(&packet->md, port_no);
+                packet->l2_5_ofs = UINT16_MAX;
+                packet->l3_ofs = b->ofs[i].l3;
+                packet->l4_ofs = b->ofs[i].l4;
+                dp_packet_set_l2_pad_size(packet, b->ofs[i].l2_pad);
+                dp_packet_batch_add(&fb->packets, packet);
+                b->n_hits++;
+                if (OVS_UNLIKELY(f->offload_on) && !chain->offload
+                    && entry->hits >= f->offload_policy.min_packets) {
+                    b->offer[b->n_offer++] = entry;
+                }
+                continue;
+            }
+            if (!chain->doomed) {
+                /* Behind a packet of its stream that missed. */
+                dp_packet_batch_refill(packets, packet, i);
+                continue;
+            }
+        }
+        b->misses++;
+        b->missed_ids[b->n_missed++] = fp_stream_key_flow_id(key);
+        if (f->n_traces < ARRAY_SIZE(f->traces)
+            && fp_flowcache_admit(f->cache, b->hashes[i])) {
+            fold_trace_start(f, packet, key, b->hashes[i]);
+        }
+        dp_packet_batch_refill(packets, packet, i);
+    }
+}
+
+/* Looks up the packets of 'packets', received on 'port_no' by 'pmd', in the
+ * PMD's fold cache, and runs every hit through its whole chain.  Call it
+ * only at recirculation depth 0, before the EMC (dp_netdev_input()).
+ *
+ * On return, 'packets' holds, in their original order, the packets for the
+ * normal pipeline: packets that could not be parsed, misses (traced, if the
+ * cache admits their stream: then 'pmd->fold_tracing' is true and
+ * dp_netdev_fold_learn() must follow), packets of refused streams, and
+ * packets behind a packet of their stream that missed, so that no packet
+ * overtakes another of its stream.  Their metadata is left as received.
+ *
+ * Hits are taken out of 'packets' and are done with on return: their
+ * metadata was reset for 'port_no' (pkt_metadata_init()), then each chain's
+ * passes ran, with the same forwarding, conntrack and counters as the
+ * normal pipeline; a packet whose conntrack state differs from the learnt
+ * one resumed the normal pipeline by recirculating.  Does nothing while
+ * folding is off, for the non-PMD thread, or for a quiet port. */
+void
+dp_netdev_fold_input(struct dp_netdev_pmd_thread *pmd,
+                     struct dp_packet_batch *packets, odp_port_t port_no)
+{
+    struct dp_netdev_pmd_fold *f = pmd->fold;
+    const size_t cnt = dp_packet_batch_size(packets);
+    struct fold_quiet_port *quiet;
+    struct fold_burst b;
+    uint32_t now;
+    bool enabled;
+    size_t i;
+
+    if (!f || !f->cache || !cnt) {
+        return;
+    }
+    atomic_read_relaxed(&CONST_CAST(struct dp_netdev_fold *, f->cfg)->enabled,
+                        &enabled);
+    if (!enabled) {
+        return;
+    }
+    now = fold_now_ms(pmd);
+    quiet = &f->quiet[odp_to_u32(port_no) % FOLD_QUIET_PORTS];
+    if (quiet->port_no == port_no && quiet->streak >= FOLD_QUIET_BATCHES
+        && (int32_t) (quiet->until - now) > 0) {
+        fold_count(&f->stats.quiet, cnt);
+        return;
+    }
+
+    if (!fold_parse_lookup(f, packets, port_no, now, &b)) {
+        for (i = 0; i < cnt; i++) {
+            fold_count(&f->stats.not_parsed[b.verdicts[i]], 1);
+        }
+        fold_quiet_update(quiet, port_no, now, false);
+        return;
+    }
+
+    memset(b.not_parsed, 0, sizeof b.not_parsed);
+    b.n_batches = b.n_hits = b.n_missed = b.n_offer = b.doomed.n = 0;
+    b.misses = b.negative_hits = b.invalidations = 0;
+    fold_classify(f, packets, port_no, now, &b);
+
+    if (b.n_hits) {
+        bool simple = dp_netdev_simple_match_enabled(pmd, port_no);
+
+        pmd_perf_update_counter(&pmd->perf_stats, PMD_STAT_RECV, b.n_hits);
+        pmd_perf_update_counter(&pmd->perf_stats, PMD_STAT_FOLD_HIT,
+                                b.n_hits);
+        for (i = 0; i < b.n_batches; i++) {
+            b.batches[i].path->batch = NULL;
+        }
+        for (i = 0; i < b.n_batches; i++) {
+            fold_execute(pmd, &b.batches[i], simple, &b.doomed);
+        }
+    }
+    for (i = 0; i < b.n_offer; i++) {
+        fold_offload_consider(pmd, b.offer[i]);
+    }
+    for (i = 0; i < b.doomed.n; i++) {
+        fp_flowcache_remove(f->cache, b.doomed.chains[i]->entry);
+    }
+
+    fold_quiet_update(quiet, port_no, now, b.n_hits || b.misses);
+    fold_count(&f->stats.hits, b.n_hits);
+    fold_count(&f->stats.misses, b.misses);
+    fold_count(&f->stats.negative_hits, b.negative_hits);
+    fold_count(&f->stats.invalidations, b.invalidations);
+    for (i = 1; i < FP_PKT_VERDICT_MAX; i++) {
+        if (b.not_parsed[i]) {
+            fold_count(&f->stats.not_parsed[i], b.not_parsed[i]);
+        }
+    }
+    pmd->fold_tracing = f->n_traces > 0;
+}

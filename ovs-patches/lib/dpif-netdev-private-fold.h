@@ -20,7 +20,8 @@
 /* The fold engine's private types, shared by its stage files:
  *
  *   dpif-netdev-fold.c          configuration, PMD life cycle, chains,
- *                               commands (fold/show, fold/dump, fold/flush)
+ *                               commands (fold/show, fold/dump, fold/flush,
+ *                               fold/offload-show)
  *   dpif-netdev-fold-learn.c    tracing a packet through the pipeline,
  *                               checking its passes and learning its chain
  *   dpif-netdev-fold-input.c    the per-packet path: lookup, guard, execute
@@ -29,7 +30,8 @@
  *                               rte_flow rule, offers, counters, checks
  *
  * dpif-netdev-fold.h is the interface to dpif-netdev.c; this header is for
- * the files above only.
+ * the files above only.  The offload thread's side of offload is a module
+ * of its own, dpif-netdev-fold-offload.[ch].
  *
  * Thread-safety
  * =============

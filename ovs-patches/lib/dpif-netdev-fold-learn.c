@@ -18,27 +18,16 @@
 
 #include "dpif-netdev-private-fold.h"
 
-#include <errno.h>
 #include <string.h>
 
-#include <rte_errno.h>
-
-#include "conntrack.h"
-#include "coverage.h"
 #include "ct-dpif.h"
 #include "dp-packet.h"
-#include "dpif-netdev-perf.h"
-#include "dpif-netdev-private-dpif.h"
 #include "flow.h"
 #include "hash.h"
-#include "netdev-native-tnl.h"
 #include "netlink.h"
 #include "odp-util.h"
-#include "openvswitch/dynamic-string.h"
 #include "openvswitch/vlog.h"
 #include "packets.h"
-#include "smap.h"
-#include "timeval.h"
 #include "util.h"
 
 #include "fp_flowcache.h"

@@ -222,6 +222,12 @@ def offload_table(p, cells, by):
     return lines + [""]
 
 
+def gnuplot_str(text):
+    """Quotes 'text' as a gnuplot string: in single quotes, a quote is
+    written twice."""
+    return "'%s'" % text.replace("'", "''")
+
+
 def plots(cells, out):
     made = []
     for p in sorted({c["pipeline"] for c in cells}):
@@ -232,8 +238,10 @@ def plots(cells, out):
             if len({c["streams"] for c in sel}) < 2:
                 continue
             data = os.path.join(out, "plot-%s-%d.dat" % (p, size))
+            present = [dp for dp in DATAPATHS
+                       if any(c["datapath"] == dp for c in sel)]
             with open(data, "w") as f:
-                for dp in DATAPATHS:
+                for dp in present:
                     f.write("# %s\n" % dp)
                     for c in sorted((c for c in sel if c["datapath"] == dp),
                                     key=lambda c: c["streams"]):
@@ -245,22 +253,27 @@ def plots(cells, out):
                 png = "%s-%s-%d.png" % (what, p, size)
                 script = "\n".join([
                     "set terminal png size 800,500",
-                    "set output '%s'" % os.path.join(out, png),
-                    "set title '%s, %d-byte frames: %s vs streams'"
-                    % (p, size, label),
+                    "set output %s" % gnuplot_str(os.path.join(out, png)),
+                    "set title %s" % gnuplot_str(
+                        "%s, %d-byte frames: %s vs streams"
+                        % (p, size, label)),
                     "set logscale x", "set xlabel 'streams'",
-                    "set ylabel '%s'" % label, "set yrange [0:*]",
+                    "set ylabel %s" % gnuplot_str(label), "set yrange [0:*]",
                     "set key outside bottom center horizontal",
                     "plot " + ", ".join(
-                        "'%s' index %d using 1:%d with linespoints "
-                        "title '%s'" % (data, i, col, NAMES[dp])
-                        for i, dp in enumerate(DATAPATHS))])
+                        "%s index %d using 1:%d with linespoints title %s"
+                        % (gnuplot_str(data), i, col, gnuplot_str(NAMES[dp]))
+                        for i, dp in enumerate(present))])
                 r = subprocess.run(["gnuplot"], input=script, text=True,
                                    capture_output=True)
-                if r.returncode == 0:
+                path = os.path.join(out, png)
+                if (r.returncode == 0 and os.path.exists(path)
+                        and os.path.getsize(path) > 0):
                     made.append(png)
                 else:
                     sys.stderr.write("report: gnuplot: %s\n" % r.stderr)
+                    if os.path.exists(path):
+                        os.remove(path)
     return made
 
 

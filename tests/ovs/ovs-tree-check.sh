@@ -27,8 +27,11 @@ gitdir=$build/ovs.git
 case ${1:-} in
 checkpatch)
 	n=$(git --git-dir="$gitdir" rev-list --count foldpath-base..HEAD)
-	echo "checking $n patches"
-	[ "$n" -gt 0 ] || exit 0
+	echo "checking $n commits"
+	if [ "$n" -lt 2 ]; then
+		echo "FAIL: $n commits after foldpath-base in $gitdir; expected the overlay and the series"
+		exit 1
+	fi
 	# checkpatch runs git itself; point it at the tree's separate git dir.
 	cd "$ovs" && GIT_DIR=$gitdir GIT_WORK_TREE=$ovs \
 		python3 utilities/checkpatch.py "-$n"
@@ -43,6 +46,12 @@ autotest)
 	if make -C "$ovs" check TESTSUITEFLAGS="$flags" > "$ovs/foldpath-check.log" 2>&1; then
 		grep -E '^[0-9]+: ' "$ovs/foldpath-check.log"
 		grep -E 'tests? (were|was) successful|skipped' "$ovs/foldpath-check.log"
+		ran=$(grep -cE '^[0-9]+: .* ok$' "$ovs/foldpath-check.log" || true)
+		if [ "$ran" -eq 0 ]; then
+			echo "FAIL: no autotest group matching '$*' passed; a check that runs nothing checks nothing"
+			exit 1
+		fi
+		echo "$ran groups passed"
 		exit 0
 	fi
 	grep -E '^[0-9]+: |FAILED|ERROR' "$ovs/foldpath-check.log" | tail -n 40

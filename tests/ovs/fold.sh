@@ -154,13 +154,23 @@ fold_save() {
 	cp "$FP_SB_DIR/vm0.pcap" "$FP_SB_DIR/uplink.pcap" "$dir/"
 }
 
-# Fails unless two runs saved by fold_save did the same: the same frames
-# to the VM and the uplink (in order within each flow), the same flow
-# counters and the same conntrack entries.
-# Usage: fold_same RUN_A RUN_B
+# Fails unless two runs saved by fold_save, folding off (RUN_OFF) and on
+# (RUN_ON), did the same: VM_FRAMES frames to the VM and UPLINK_FRAMES to
+# the uplink in each (0 asserts that nothing arrived there), the same frames
+# (in order within each flow), the same flow counters and the same
+# conntrack entries; and that nothing was folded with folding off.
+# Usage: fold_same RUN_OFF RUN_ON VM_FRAMES UPLINK_FRAMES
 fold_same() {
-	local a=$1 b=$2 f
+	local a=$1 b=$2 vm_frames=$3 uplink_frames=$4 f run
 
+	fp_check_eq "with folding off, no packet was folded" 0 \
+		"$(fold_stat hits "$a/fold-show")"
+	for run in "$a" "$b"; do
+		fp_check_eq "${run##*/}: the VM received $vm_frames frames" \
+			"$vm_frames" "$(fp_sb_pcap_frames "$run/vm0.pcap")"
+		fp_check_eq "${run##*/}: the uplink sent $uplink_frames frames" \
+			"$uplink_frames" "$(fp_sb_pcap_frames "$run/uplink.pcap")"
+	done
 	fp_check "the VM received the same frames in both runs" \
 		"$FP_SB_TOOLS/fp-pcap" diff --per-flow "$a/vm0.pcap" "$b/vm0.pcap"
 	fp_check "the uplink sent the same frames in both runs" \

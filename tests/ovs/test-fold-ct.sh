@@ -75,7 +75,17 @@ fold_scenario() {
 fp_sb_require_env
 fold_runs "ct-$case" off on
 
-fold_same "$FOLD_RESULTS/off" "$FOLD_RESULTS/on"
+# What the VM and the uplink receive: flush, both halves of the forward
+# traffic; fin, every forward packet and its answer, and the late segments;
+# rst, the same but for the last answer, which the reset replaces.
+case $case in
+flush) fold_same "$FOLD_RESULTS/off" "$FOLD_RESULTS/on" \
+	$((2 * streams * packets)) 0 ;;
+fin) fold_same "$FOLD_RESULTS/off" "$FOLD_RESULTS/on" \
+	$(((packets + 1) * streams)) $((packets * streams)) ;;
+rst) fold_same "$FOLD_RESULTS/off" "$FOLD_RESULTS/on" \
+	$(((packets + 1) * streams)) $(((packets - 1) * streams)) ;;
+esac
 hits=$(fold_stat hits "$FOLD_RESULTS/on/fold-show")
 guard=$(fold_stat "guard failures" "$FOLD_RESULTS/on/fold-show")
 fp_check "$case: with folding on, packets were folded ($hits)" \

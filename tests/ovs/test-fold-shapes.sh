@@ -68,7 +68,7 @@ fold_runs "shape-$shape" off on
 hits=$(fold_stat hits "$FOLD_RESULTS/on/fold-show")
 fp_check "$shape: with folding on, most packets were folded ($hits)" \
 	test "$hits" -ge $((streams * packets / 2))
-fold_same "$FOLD_RESULTS/off" "$FOLD_RESULTS/on"
+fold_same "$FOLD_RESULTS/off" "$FOLD_RESULTS/on" $((streams * packets)) 0
 case $shape in
 two-zones)
 	fp_check "conntrack holds both zones" grep -q "zone=2" \

@@ -967,6 +967,20 @@ fp_sb_port_rx_at_least() {
 	[ "$(fp_sb_iface_stat "$1" rx_packets)" -ge "$2" ]
 }
 
+# True once PORT has taken at least COUNT frames: received, or missed by
+# its driver with the count that says so (a net_pcap uplink misses frames
+# that come faster than a busy PMD reads them, and counts them in
+# rx_missed_errors, which the Interface's statistics column shows, every
+# stats-update-interval).
+# Usage: fp_sb_port_accounted_at_least PORT COUNT
+fp_sb_port_accounted_at_least() {
+	local missed
+
+	missed=$(fp_sb_vsctl get Interface "$1" statistics:rx_missed_errors \
+		2> /dev/null | tr -d '"') || missed=0
+	[ $(( $(fp_sb_iface_stat "$1" rx_packets) + ${missed:-0} )) -ge "$2" ]
+}
+
 
 # Prints a counter of an OVS interface, read live from the netdev:
 # rx_packets, rx_bytes, rx_dropped, tx_packets, tx_bytes, tx_dropped.

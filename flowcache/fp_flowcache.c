@@ -312,7 +312,10 @@ fp_fc_alloc(struct fp_flowcache *fc)
 		fp_fc_evict_sampled(fc);
 	if (fc->n_free > 0)
 		return fc->free_idx[--fc->n_free];
-	return fc->high_water++;
+	/* Other threads read the mark (fp_flowcache_memory_get()). */
+	__atomic_store_n(&fc->high_water, fc->high_water + 1,
+			 __ATOMIC_RELAXED);
+	return fc->high_water - 1;
 }
 
 /* Finds a free way for 'hash', evicting the least recently used way of
@@ -667,7 +670,7 @@ fp_flowcache_flush(struct fp_flowcache *fc)
 			fp_fc_drop_value(fc, &fc->entries[i]);
 	memset(fc->buckets, 0, fc->buckets_size);
 	fc->n_free = 0;
-	fc->high_water = 0;
+	__atomic_store_n(&fc->high_water, 0, __ATOMIC_RELAXED);
 	fc->sweep_pos = 0;
 	fp_fc_set_entries(fc, 0);
 }
@@ -701,4 +704,18 @@ fp_flowcache_stats_get(const struct fp_flowcache *fc,
 	stats->stale = __atomic_load_n(&s->stale, __ATOMIC_RELAXED);
 	stats->removed = __atomic_load_n(&s->removed, __ATOMIC_RELAXED);
 	stats->deferred = __atomic_load_n(&s->deferred, __ATOMIC_RELAXED);
+}
+
+void
+fp_flowcache_memory_get(const struct fp_flowcache *fc,
+			struct fp_flowcache_memory *mem)
+{
+	uint32_t used = __atomic_load_n(&fc->high_water, __ATOMIC_RELAXED);
+
+	mem->entries = fc->entries_size;
+	mem->entries_used = (size_t)used * sizeof(struct fp_flowcache_entry);
+	mem->buckets = fc->buckets_size;
+	mem->free_list = (size_t)fc->params.capacity * sizeof(uint32_t);
+	mem->doorkeeper = fc->door != NULL ?
+		((size_t)fc->door_mask + 1) * 3 : 0;
 }

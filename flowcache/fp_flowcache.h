@@ -91,6 +91,20 @@ struct fp_flowcache_stats {
 	uint64_t deferred;  /**< fp_flowcache_admit() calls that said no. */
 };
 
+/** Bytes a cache has mapped, as fp_flowcache_memory_get() returns them.
+ *  All of it is anonymous memory reserved at creation for 'capacity'
+ *  entries; the kernel backs a page once it is first written. */
+struct fp_flowcache_memory {
+	size_t entries;      /**< The entry array: capacity * 192. */
+	size_t entries_used; /**< Its part ever used: high-water mark * 192
+	                      *   (entries are taken from the front). */
+	size_t buckets;      /**< The index: 64-byte buckets, capacity / 4
+	                      *   rounded up to a power of 2. */
+	size_t free_list;    /**< Released entry indexes: capacity * 4. */
+	size_t doorkeeper;   /**< Three sketches of 8 one-byte counters per
+	                      *   entry (power of 2); 0 if insert_after is 1. */
+};
+
 /**
  * Create a cache.
  *
@@ -253,6 +267,19 @@ fp_flowcache_next(struct fp_flowcache *fc, uint32_t *pos);
 void
 fp_flowcache_stats_get(const struct fp_flowcache *fc,
 		       struct fp_flowcache_stats *stats);
+
+/**
+ * Read how much memory the cache has mapped, by table. Any thread may call
+ * this; only entries_used changes after creation.
+ *
+ * @param fc
+ *   The cache.
+ * @param mem
+ *   Filled with the sizes.
+ */
+void
+fp_flowcache_memory_get(const struct fp_flowcache *fc,
+			struct fp_flowcache_memory *mem);
 
 #ifdef __cplusplus
 }

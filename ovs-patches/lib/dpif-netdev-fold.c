@@ -591,6 +591,40 @@ dp_netdev_fold_flush(struct dp_netdev_pmd_thread *pmd, struct ds *ds)
     fold_request(pmd, FOLD_REQ_FLUSH, ds);
 }
 
+/* fold/show's memory lines, from the sizes the cache mapped and the bytes
+ * the chains and paths allocated ('size' of each, so without malloc's own
+ * overhead of 8 to 23 bytes per block):
+ *
+ *   table: what the cache mapped for its capacity, by array;
+ *   held: what the streams in the cache use now: the entries up to the
+ *     high-water mark, the whole index and doorkeeper (lookups and misses
+ *     write them anywhere), chains and paths; the free list is left out,
+ *     as it is written only for released entries. */
+static void
+fold_show_memory(const struct dp_netdev_pmd_fold *f,
+                 const struct fp_flowcache_stats *s, struct ds *ds)
+{
+    struct fp_flowcache_memory m;
+    uint64_t held;
+
+    fp_flowcache_memory_get(f->cache, &m);
+    ds_put_format(ds, "  table: %"PRIuSIZE" bytes mapped for %"PRIu32
+                  " streams (entries %"PRIuSIZE", %"PRIuSIZE" of them used"
+                  "; index %"PRIuSIZE"; free list %"PRIuSIZE
+                  "; doorkeeper %"PRIuSIZE")\n",
+                  m.entries + m.buckets + m.free_list + m.doorkeeper,
+                  s->capacity, m.entries, m.entries_used, m.buckets,
+                  m.free_list, m.doorkeeper);
+    held = m.entries_used + m.buckets + m.doorkeeper
+           + fold_read(&f->stats.chain_bytes)
+           + fold_read(&f->stats.path_bytes);
+    ds_put_format(ds, "  memory held: %"PRIu64" bytes", held);
+    if (s->entries) {
+        ds_put_format(ds, " (%"PRIu64" per stream)", held / s->entries);
+    }
+    ds_put_char(ds, '\n');
+}
+
 static void
 dp_netdev_fold_show(struct dp_netdev_pmd_thread *pmd, struct ds *ds)
 {
@@ -640,6 +674,9 @@ dp_netdev_fold_show(struct dp_netdev_pmd_thread *pmd, struct ds *ds)
     }
     ds_put_format(ds, ", %"PRIu64" bytes of %"PRIu64" shared paths\n",
                   fold_read(&st->path_bytes), fold_read(&st->paths));
+    if (f->cache) {
+        fold_show_memory(f, &s, ds);
+    }
     ds_put_format(ds, "  evictions: %"PRIu64", aged: %"PRIu64
                   ", deferred: %"PRIu64"\n",
                   s.evicted, s.aged, s.deferred);

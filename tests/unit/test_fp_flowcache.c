@@ -555,6 +555,44 @@ test_large_cache_holds_its_capacity(void **state)
 	fp_flowcache_free(fc);
 }
 
+/* The sizes fold/show reports: what creation mapped, and the used part of
+ * the entry array following inserts, removals (whose slots are reused) and
+ * a flush. */
+static void
+test_memory_reports_tables_and_use(void **state)
+{
+	struct fp_flowcache *fc = cache_new(1000, 0, 2);
+	struct fp_flowcache *one = cache_new(1000, 0, 1);
+	struct fp_flowcache_memory m;
+	uint32_t i;
+
+	(void)state;
+	fp_flowcache_memory_get(fc, &m);
+	assert_int_equal(m.entries, 1000 * 192);
+	assert_int_equal(m.entries_used, 0);
+	/* 250 buckets rounded up to 256, of 64 bytes. */
+	assert_int_equal(m.buckets, 256 * 64);
+	assert_int_equal(m.free_list, 1000 * 4);
+	/* 1024 entries * 8 counters, three sketches. */
+	assert_int_equal(m.doorkeeper, 3 * 8192);
+	for (i = 0; i < 10; i++)
+		assert_non_null(insert1(fc, i, 0));
+	fp_flowcache_memory_get(fc, &m);
+	assert_int_equal(m.entries_used, 10 * 192);
+	fp_flowcache_remove(fc, lookup1(fc, 3, 0));
+	assert_non_null(insert1(fc, 10, 0));
+	fp_flowcache_memory_get(fc, &m);
+	assert_int_equal(m.entries_used, 10 * 192);
+	fp_flowcache_flush(fc);
+	fp_flowcache_memory_get(fc, &m);
+	assert_int_equal(m.entries_used, 0);
+	/* Without an admission policy, there is no doorkeeper. */
+	fp_flowcache_memory_get(one, &m);
+	assert_int_equal(m.doorkeeper, 0);
+	fp_flowcache_free(fc);
+	fp_flowcache_free(one);
+}
+
 int
 main(void)
 {
@@ -577,6 +615,7 @@ main(void)
 		cmocka_unit_test(test_iteration_visits_each_entry_once),
 		cmocka_unit_test(test_burst_lookup_mixes_hits_and_misses),
 		cmocka_unit_test(test_large_cache_holds_its_capacity),
+		cmocka_unit_test(test_memory_reports_tables_and_use),
 	};
 
 	return cmocka_run_group_tests_name("fp_flowcache", tests, NULL, NULL);

@@ -1067,10 +1067,33 @@ dp_netdev_fold_offload_run(void)
         struct fold_offload *fo;
 
         LIST_FOR_EACH (fo, node, &port->installed) {
+            const struct netdev *metered;
             bool aged;
 
             atomic_read_relaxed(&fo->aged, &aged);
-            if (!aged && !fold_offload_poll(fo)) {
+            if (aged) {
+                continue;
+            }
+            metered = netdev_dpdk_is_metered(fo->in_netdev)
+                      ? fo->in_netdev
+                      : netdev_dpdk_is_metered(fo->out_netdev)
+                        ? fo->out_netdev : NULL;
+            if (metered) {
+                /* QoS came to a port after the rule: the rule would carry
+                 * the stream past the meter, so it goes like an aged one
+                 * (the PMD removes the chain; the stream is learned again
+                 * in software and its next offer is refused). */
+                char text[160];
+
+                snprintf(text, sizeof text, "%s has a software meter "
+                         "(QoS or ingress policing) that the installed "
+                         "rule bypassed; rule removed",
+                         netdev_get_name(metered));
+                port->failures[FOLD_OFFLOAD_R_METERED]++;
+                free(port->last_error[FOLD_OFFLOAD_R_METERED]);
+                port->last_error[FOLD_OFFLOAD_R_METERED] = xstrdup(text);
+                atomic_store_relaxed(&fo->aged, true);
+            } else if (!fold_offload_poll(fo)) {
                 port->aged++;
                 atomic_store_relaxed(&fo->aged, true);
             }

@@ -105,7 +105,9 @@ struct fold_offload {
     /* Shared, see above. */
     struct ovs_refcount ref_cnt;
     atomic_int state;              /* enum fold_offload_state. */
-    atomic_bool aged;              /* The NIC reports the rule aged. */
+    atomic_bool aged;              /* The rule must go: the NIC reports it
+                                    * aged, or one of its ports became
+                                    * metered. */
     atomic_bool released;          /* The PMD's chain died. */
     atomic_uint64_t hw_packets;    /* Rule counters, cumulative. */
     atomic_uint64_t hw_bytes;

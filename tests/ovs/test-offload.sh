@@ -24,6 +24,8 @@
 #     that pushes the outer header; the frames on the wire are those
 #     software sent, outer header and UDP source port included, and OVS
 #     sees none of them;
+#   - a meter put on the VM's port removes the rules to it, whose streams
+#     are then metered in software;
 #   - a conntrack flush removes the rules of its connections, and removing
 #     the VM's port removes the rules that deliver to it and the port's
 #     records.
@@ -420,13 +422,15 @@ echo "ok - dpctl/flush-conntrack removed the $streams egress rules"
 # before fold-offload=false still reach the counters: the rules' last
 # counts are read when they are destroyed.
 pcap=$FP_SB_DIR/traffic.pcap
-"$FP_STREAMGEN" --streams $streams --packets 60 --proto tcp \
+"$FP_STREAMGEN" --streams $streams --packets 72 --proto tcp \
 	--out "$pcap" > /dev/null
 fp_sb_pcap_slice "$pcap" "$FP_SB_DIR/in-learn.pcap" 0 $((streams * 40))
 fp_sb_pcap_slice "$pcap" "$FP_SB_DIR/in-more.pcap" \
 	$((streams * 40)) $((streams * 8))
 fp_sb_pcap_slice "$pcap" "$FP_SB_DIR/in-again.pcap" \
 	$((streams * 48)) $((streams * 12))
+fp_sb_pcap_slice "$pcap" "$FP_SB_DIR/in-metered.pcap" \
+	$((streams * 60)) $((streams * 12))
 # The VM's testpmd counts the frames sent from its VF too (AF_PACKET).
 FOLD_VM_RX=$(fp_sb_vm_stat vm0 ipackets)
 fold_two_phases ingress "$FP_SB_DIR/in-learn.pcap" $streams
@@ -451,6 +455,27 @@ fold_ingress "$FP_SB_DIR/in-again.pcap"
 fp_wait_for 10 "$streams ingress rules again" \
 	offload_field_is "rules installed" $streams ||
 	fp_die "expected $streams rules on dpdk0: $(fold_offload_show dpdk0)"
+
+# The VM's port gets a meter: the installed rules would carry its streams
+# past it, so they go, and the streams are metered in software.
+fp_sb_vsctl -- set Port vf0 qos=@q -- --id=@q create QoS type=fp-meter \
+	other-config:egress-cir=1000000000 other-config:egress-cbs=1000000 \
+	> /dev/null || fp_die "cannot set the meter on vf0"
+fp_wait_for 10 "the rules to the metered port to go" \
+	offload_field_is "rules installed" 0 ||
+	fp_die "rules to the metered port remain: $(fold_offload_show dpdk0)"
+fp_check_eq "each removed rule is counted under metered" "$streams" \
+	"$(fold_offload_show dpdk0 | sed -n 's/^    metered: \([0-9]*\) (last: vf0 has a software meter .*rule removed)$/\1/p')"
+rx_before=$(fp_sb_iface_stat dpdk0 rx_packets)
+fold_ingress "$FP_SB_DIR/in-metered.pcap"
+fp_check_eq "OVS received the streams again (dpdk0 rx)" \
+	$((rx_before + streams * 12)) "$(fp_sb_iface_stat dpdk0 rx_packets)"
+fp_check_eq "vf0's meter passed every frame sent to it" $((streams * 12)) \
+	"$(fp_sb_appctl qos/show vf0 | sed -n 's/^egress-green: \([0-9]*\) packets.*/\1/p')"
+fp_check_eq "no rule came back for the metered port" 0 \
+	"$(offload_field "rules installed")"
+echo "ok - a meter on the VM's port removed its $streams rules; the streams were metered in software"
+fp_sb_vsctl clear Port vf0 qos > /dev/null
 
 # The VM's port goes.
 fp_sb_vsctl del-port br-int vf0

@@ -40,7 +40,8 @@
 #   FP_SB_VM_MEM      hugepage memory per testpmd VM, in MB [256]
 #   FP_SB_LOGDIR      where logs are kept after teardown
 #                     [<build>/meson-logs/sandbox/<name>]
-#   FP_SB_KEEP=1      leave the sandbox running at exit (the demo's --keep)
+#   FP_SB_KEEP=1      leave the sandbox running at a successful exit (the
+#                     demo's --keep); a failed one is torn down anyway
 
 FP_TOP=${FP_TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 FP_BUILD=${FP_BUILD:-$FP_TOP/build}
@@ -295,10 +296,14 @@ fp_sb_teardown() {
 	local status=$? hook vm pid
 
 	[ -n "$FP_SB_NAME" ] || return "$status"
-	if [ "${FP_SB_KEEP:-0}" = 1 ]; then
+	if [ "${FP_SB_KEEP:-0}" = 1 ] && [ "$status" = 0 ]; then
 		fp_log "sandbox $FP_SB_NAME left running (FP_SB_KEEP=1)"
 		return "$status"
 	fi
+	# A sandbox that failed is torn down even with FP_SB_KEEP=1: nothing
+	# would stop it later (the demo records it only once it is up).
+	[ "${FP_SB_KEEP:-0}" = 1 ] &&
+		fp_log "sandbox $FP_SB_NAME failed (status $status): tearing it down although FP_SB_KEEP=1"
 	trap - EXIT INT TERM
 	for hook in "${FP_SB_EXIT_HOOKS[@]}"; do
 		eval "$hook" || true

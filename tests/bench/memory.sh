@@ -85,8 +85,12 @@ bench_memory_run() {
 	# the datapath exists.
 	fp_sb_appctl dpctl/ct-set-maxconns $((streams * 2 + 100000)) > /dev/null ||
 		fp_die "cannot set conntrack's limit"
+	# Paced (--rate), every stream comes back every streams/rate seconds;
+	# at full speed the uplink's ring overflows and drops whole bursts, so
+	# that some streams go unseen for longer than the fold cache's idle
+	# time (10 s) or conntrack's timeout.
 	fp_sb_gen_start gen0 --streams "$streams" --packets 1 --size 64 \
-		--proto tcp
+		--proto tcp ${BENCH_MEM_RATE:+--rate "$BENCH_MEM_RATE"}
 	pid=$(cat "$FP_SB_DIR/ovs-vswitchd.pid")
 	# The PMD picks up the configuration (and creates its cache) at its
 	# next periodic call: wait for fold/show to show it.

@@ -449,12 +449,16 @@ fp_sb_add_inject_port() {
 }
 
 # Sends the frames of a pcap into a port made by fp_sb_add_inject_port,
-# pausing 1 ms after every BURST frames (default 64; fp-pcap inject). A
-# net_pcap port loses frames when they come faster than its PMD reads them,
-# as while the PMD handles upcalls: a smaller BURST paces them.
+# pausing 1 ms after every BURST frames (fp-pcap inject), so at most about
+# BURST thousand frames per second [FP_SB_INJECT_BURST, 4]. A net_pcap
+# port loses frames when they come faster than its PMD reads them, as
+# while the PMD handles upcalls: at 64 per ms (fp-pcap's own default) the
+# fold tests lost frames in 6 of 9 runs; 4 per ms is
+# the demo's rate. A caller that measures at a rate passes its own BURST.
 # Usage: fp_sb_inject PORT PCAP [BURST]
+FP_SB_INJECT_BURST=${FP_SB_INJECT_BURST:-4}
 fp_sb_inject() {
-	local port=$1 pcap=$2 burst=${3:-} veth
+	local port=$1 pcap=$2 burst=${3:-$FP_SB_INJECT_BURST} veth
 
 	veth=$(fp_sb_vsctl get Interface "$port" external_ids:fp-inject | tr -d '"')
 	[ -n "$veth" ] || fp_die "$port is not an inject port"
@@ -1039,6 +1043,130 @@ fp_sb_pmd_perf() {
 # Usage: fp_sb_ct_count [ZONE]
 fp_sb_ct_count() {
 	fp_sb_appctl dpctl/dump-conntrack ${1:+zone=$1} | grep -c .
+}
+
+# ---------------------------------------------------------------------------
+# Markers: a check that something did NOT happen (no packet delivered, no
+# counter moved) is only meaningful once the traffic that could have made
+# it happen has gone all the way through. A marker is one frame of a flow
+# that the rules let through, sent after the traffic under test; once it
+# has arrived where it goes, whatever came before it has too (frames of one
+# port are taken in order by the one PMD, and reach one VM's queue in
+# order), and the counter can be read.
+#
+# Marker frames are TCP from 10.0.0.1 to 10.1.0.1 (the inner addresses of
+# the tests' streams), with a destination port no test uses: marker n of
+# the sandbox goes to port 6912 + n, so that each marker is a new
+# connection to conntrack. $FP_SB_MARKER_MATCH matches them all in a rule.
+# A marker is FP_SB_MARKER_BYTES bytes long as a VM receives it (the inner
+# frame), a size the tests' own frames (60 bytes) do not have.
+
+FP_SB_MARKER_MATCH=tcp,tp_dst=0x1b00/0xff00
+FP_SB_MARKER_BYTES=124
+FP_SB_MARKERS=0
+declare -gA FP_SB_VM_MARK
+
+# Sends a marker into an inject port PORT, after the traffic under test,
+# and waits (30 s at most) until CHECK, a command, succeeds: the marker has
+# arrived. The marker is VXLAN from the remote VTEP to the local one, as
+# the tenant network's uplink receives it, or the plain inner frame with
+# --plain. CHECK must be true only once the marker has arrived, whatever
+# the traffic under test did: a port only markers go to
+# (fp_sb_port_tx_at_least, with fp_sb_add_marker_ports), or a VM with
+# fp_sb_vm_marker_in. Markers sent into another port than the traffic
+# under test come after it only if that traffic has been received (wait
+# for its port's rx_packets first): the PMD then finished its batch before
+# it polls the marker's port. Fails the test if the marker does not
+# arrive.
+# Usage: fp_sb_marker [--plain] PORT DESCRIPTION CHECK...
+fp_sb_marker() {
+	local plain= port what pcap
+
+	[ "$1" != --plain ] || { plain=--plain; shift; }
+	port=$1 what=$2
+	shift 2
+	[ "$FP_SB_MARKERS" -lt 256 ] || fp_die "fp_sb_marker: 256 markers sent already"
+	pcap=$FP_SB_DIR/marker-$FP_SB_MARKERS.pcap
+	"$FP_STREAMGEN" $plain --streams 1 --packets 1 --proto tcp \
+		--size $((FP_SB_MARKER_BYTES + 4)) \
+		--dport $((0x1b00 + FP_SB_MARKERS)) --out "$pcap" > /dev/null ||
+		fp_die "cannot write the marker"
+	FP_SB_MARKERS=$((FP_SB_MARKERS + 1))
+	fp_sb_inject "$port" "$pcap" > /dev/null
+	fp_wait_for 30 "the marker ($what)" "$@" ||
+		fp_die "the marker sent into $port did not arrive ($what)"
+}
+
+# Adds a marker path to BRIDGE: an inject port mkin (OpenFlow port 90)
+# whose frames a rule sends to a null port mkout (port 91), which only
+# markers reach: for tests whose traffic under test would hide or stop a
+# marker on its own path (a meter without tokens left drops it). Add it
+# after the bridge's flows are set: the rule is one of them.
+# Usage: fp_sb_add_marker_ports BRIDGE
+fp_sb_add_marker_ports() {
+	fp_sb_add_inject_port "$1" mkin 90
+	fp_sb_add_null_port "$1" mkout 91
+	fp_sb_ofctl add-flow "$1" "priority=65000,in_port=90,actions=output:91" ||
+		fp_die "cannot add the marker rule to $1"
+}
+
+# Succeeds once PORT has sent N packets.
+# Usage: fp_sb_port_tx_at_least PORT N
+fp_sb_port_tx_at_least() {
+	[ "$(fp_sb_iface_stat "$1" tx_packets)" -ge "$2" ]
+}
+
+# Notes what VM has received so far, before the traffic under test (take
+# it while nothing flows to the VM): fp_sb_vm_marker_in and
+# fp_sb_vm_rx_since count from here.
+# Usage: fp_sb_vm_mark VM
+fp_sb_vm_mark() {
+	FP_SB_VM_MARK[$1]="$("$FP_SB_TOOLS/fp-telemetry" \
+		"${FP_SB_VM_PREFIX[$1]}" /ethdev/stats,0 ipackets ibytes) $FP_SB_MARKERS"
+}
+
+# Prints, for VM since fp_sb_vm_mark, the markers it received and the
+# other frames it received, all FRAME_BYTES bytes long, from its packet and
+# byte counts (read together), since a marker is longer than those frames;
+# prints "- -" if the counts do not add up (read while the VM's driver was
+# between the two).
+# Usage: fp_sb_vm_since VM FRAME_BYTES
+fp_sb_vm_since() {
+	local p0 b0 p b dp db extra
+
+	read -r p0 b0 _ <<< "${FP_SB_VM_MARK[$1]}"
+	read -r p b <<< "$("$FP_SB_TOOLS/fp-telemetry" \
+		"${FP_SB_VM_PREFIX[$1]}" /ethdev/stats,0 ipackets ibytes)"
+	dp=$((p - p0))
+	db=$((b - b0))
+	extra=$((db - dp * $2))
+	if [ $((extra % (FP_SB_MARKER_BYTES - $2))) != 0 ] || [ $extra -lt 0 ]; then
+		echo "- -"
+		return
+	fi
+	echo "$((extra / (FP_SB_MARKER_BYTES - $2))) $((dp - extra / (FP_SB_MARKER_BYTES - $2)))"
+}
+
+# Succeeds once VM has received every marker sent since fp_sb_vm_mark
+# (the traffic under test being FRAME_BYTES bytes a frame).
+# Usage: fp_sb_vm_marker_in VM FRAME_BYTES
+fp_sb_vm_marker_in() {
+	local m0 k
+
+	m0=${FP_SB_VM_MARK[$1]##* }
+	read -r k _ <<< "$(fp_sb_vm_since "$1" "$2")"
+	[ "$k" != - ] && [ "$k" -ge $((FP_SB_MARKERS - m0)) ]
+}
+
+# Prints how many frames other than markers VM received since
+# fp_sb_vm_mark (frames of FRAME_BYTES bytes).
+# Usage: fp_sb_vm_rx_since VM FRAME_BYTES
+fp_sb_vm_rx_since() {
+	local rest
+
+	read -r _ rest <<< "$(fp_sb_vm_since "$1" "$2")"
+	[ "$rest" != - ] || fp_die "the counters of $1 do not add up: ${FP_SB_VM_MARK[$1]}, now $("$FP_SB_TOOLS/fp-telemetry" "${FP_SB_VM_PREFIX[$1]}" /ethdev/stats,0 ipackets ibytes)"
+	echo "$rest"
 }
 
 # ---------------------------------------------------------------------------

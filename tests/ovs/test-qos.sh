@@ -6,10 +6,14 @@
 #
 # - rate: an ingress meter on the source port shapes what is offered to
 #   the sink's port to 10x, then 2x, the rate of the egress meter on the
-#   sink's port; the rate the VM measures (testpmd's Rx-pps or Rx-bps, over
-#   its own 1-second periods) stays within 2 % of the configured one, in
-#   packets/s and in bits/s; the ingress meter's own measured rate too;
-# - burst: after an idle period, a burst delivers CBS (and nothing more);
+#   sink's port; the egress meter's own counters say it passed its rate,
+#   within 2 %, in packets/s and in bits/s, over the time it took to pass
+#   3 s worth of its rate, and that it was offered what the ingress meter
+#   passed (the rest dropped); the ingress meter's own measured rate is
+#   within 2 % of its rate too;
+# - burst: after an idle period, a burst passes CBS and the meter drops the
+#   rest, counted once a marker sent after the burst is through
+#   (fp_sb_marker); the VM receives exactly what passed;
 # - remark: packets leave with the DSCP the configuration says, with a
 #   valid IPv4 checksum;
 # - a bad configuration is refused in the Interface's error column and the
@@ -22,26 +26,68 @@
 
 fp_sb_require_env $((FP_SB_SOCKET_MEM + 2 * FP_SB_VM_MEM))
 
-# Prints the last N values of FIELD (Rx-pps or Rx-bps) that the sink VM
-# printed, after waiting for SKIP+N new periods from now (the first SKIP
-# are the change settling).
-# Usage: windows FIELD N SKIP
-periods_at_least() {
-	[ "$(grep -c "Rx-pps:" "$FP_SB_DIR/sink.log")" -ge "$1" ]
+# Prints, from one qos/show of PORT, the time (ns, the middle of the call)
+# and DIR's green packets, green bytes, red packets and dropped packets.
+# Usage: meter_sample PORT DIR
+meter_sample() {
+	local t0 t1 show
+
+	t0=$(date +%s%N)
+	show=$(fp_sb_appctl qos/show "$1")
+	t1=$(date +%s%N)
+	awk -v d="$2" -v t=$(( (t0 + t1) / 2 )) '
+		$1 == d "-green:" { gp = $2; gb = $4 }
+		$1 == d "-red:" { rp = $2 }
+		$1 == d "-dropped:" { dr = $2 }
+		END { print t, gp + 0, gb + 0, rp + 0, dr + 0 }' <<< "$show"
 }
 
-windows() {
-	local field=$1 n=$2 skip=$3 start
+meter_green_at_least() {
+	[ "$(meter_sample "$1" "$2" | awk '{print $2}')" -ge "$3" ]
+}
 
-	start=$(grep -c "Rx-pps:" "$FP_SB_DIR/sink.log")
-	# testpmd's output is block-buffered: periods arrive a few at a time.
-	fp_wait_for $((n + skip + 30)) "$((n + skip)) statistics periods" \
-		periods_at_least $((start + n + skip)) ||
-		fp_die "the sink VM prints no statistics"
-	grep "Rx-pps:" "$FP_SB_DIR/sink.log" | tail -n +$((start + skip + 1)) |
-		head -n "$n" | awk -v f="$field:" '{
-			for (i = 1; i < NF; i++) if ($i == f) print $(i + 1)
-		}'
+# Checks the egress meter of vhu0 and the ingress meter of SRC over the
+# time vhu0's meter takes to pass 3 s worth of RATE: vhu0 passed RATE
+# (packets/s, or bits/s with bps) within 2 %, was offered what SRC's meter
+# passed, within 2 %, and dropped the rest.
+# Usage: check_rates WHAT SRC pps|bps RATE
+check_rates() {
+	local what=$1 src=$2 unit=$3 rate=$4 a b sa sb need
+
+	# Settled: vhu0's buckets, full after a change, have run dry.
+	need=$(qos_value vhu0 egress-dropped)
+	fp_wait_for 10 "vhu0's meter to drop" eval \
+		'[ "$(qos_value vhu0 egress-dropped)" -gt '"$need"' ]' ||
+		fp_die "$what: vhu0's meter drops nothing"
+	a=$(meter_sample vhu0 egress)
+	sa=$(meter_sample "$src" ingress)
+	if [ "$unit" = pps ]; then
+		need=$((3 * rate))
+	else
+		need=$((3 * rate / 8 / 508))
+	fi
+	fp_wait_for 30 "vhu0's meter to pass $need packets" \
+		meter_green_at_least vhu0 egress \
+		$(( $(awk '{print $2}' <<< "$a") + need )) ||
+		fp_die "$what: vhu0's meter passed too little: $(fp_sb_appctl qos/show vhu0)"
+	b=$(meter_sample vhu0 egress)
+	sb=$(meter_sample "$src" ingress)
+	awk -v what="$what" -v unit="$unit" -v r="$rate" -v a="$a" -v b="$b" \
+		-v sa="$sa" -v sb="$sb" 'BEGIN {
+		split(a, x); split(b, y); split(sa, u); split(sb, v)
+		dt = (y[1] - x[1]) / 1e9
+		passed = unit == "pps" ? (y[2] - x[2]) / dt : 8 * (y[3] - x[3]) / dt
+		offered = (y[2] - x[2]) + (y[4] - x[4])
+		src = v[2] - u[2]
+		dropped = y[5] - x[5]
+		dp = (passed - r) / r; if (dp < 0) dp = -dp
+		do_ = (offered - src) / src; if (do_ < 0) do_ = -do_
+		printf "%s: over %.2f s, vhu0 passed %.0f %s (%.2f %% off %s); offered %d packets, %d passed by %s'"'"'s meter (%.2f %% off), dropped %d\n",
+			what, dt, passed, unit == "pps" ? "packets/s" : "bits/s",
+			100 * dp, r, offered, src, "'"$src"'", 100 * do_, dropped
+		exit !(dp <= 0.02 && do_ <= 0.02 && dropped == y[4] - x[4])
+	}' || fp_die "$what: the meters' counters are off"
+	echo "ok - $what: vhu0's meter passed its rate within 2 %, and dropped the rest of what $src's meter passed"
 }
 
 # Fails unless every value in VALUES is within 2 % of RATE.
@@ -88,7 +134,7 @@ set_meter() {
 
 fp_sb_start qos
 fp_sb_add_bridge br-int
-fp_sb_vm_start sink --stats-period 1
+fp_sb_vm_start sink
 fp_sb_add_vhu_port br-int vhu0 sink 20
 
 # --- packets per second ------------------------------------------------------
@@ -102,13 +148,11 @@ set_meter dpdk0 ingress-unit=pps ingress-cir=100000 ingress-cbs=2000
 fp_sb_ofctl del-flows br-int
 fp_sb_ofctl add-flow br-int "in_port=10,actions=output:20"
 
-vals=$(windows Rx-pps 5 3) || exit 1
-check_windows "pps, offered 10x" 10000 "$vals"
+check_rates "pps, offered 10x" dpdk0 pps 10000
 check_windows "pps, the ingress meter's own rate" 100000 \
 	"$(qos_value dpdk0 ingress-rate-passed | awk '{print $1}')"
 set_meter dpdk0 ingress-unit=pps ingress-cir=20000 ingress-cbs=2000
-vals=$(windows Rx-pps 5 3) || exit 1
-check_windows "pps, offered 2x" 10000 "$vals"
+check_rates "pps, offered 2x" dpdk0 pps 10000
 
 # --- bits per second ---------------------------------------------------------
 p512=$FP_SB_DIR/p512.pcap
@@ -120,21 +164,21 @@ set_meter vhu0 egress-cir=20000000 egress-cbs=100000
 fp_sb_add_pcap_port br-int dpdk1 "$p512" --infinite 11
 set_meter dpdk1 ingress-cir=200000000 ingress-cbs=1000000
 fp_sb_ofctl add-flow br-int "in_port=11,actions=output:20"
-vals=$(windows Rx-bps 5 3) || exit 1
-check_windows "bps, offered 10x" 20000000 "$vals"
+check_rates "bps, offered 10x" dpdk1 bps 20000000
 set_meter dpdk1 ingress-cir=40000000 ingress-cbs=1000000
-vals=$(windows Rx-bps 5 3) || exit 1
-check_windows "bps, offered 2x" 20000000 "$vals"
+check_rates "bps, offered 2x" dpdk1 bps 20000000
 fp_sb_vsctl del-port br-int dpdk1
 
 # --- bursts: CBS after an idle period -----------------------------------------
 fp_sb_add_inject_port br-int dpdk2 12
 fp_sb_ofctl add-flow br-int "in_port=12,actions=output:20"
+fp_sb_add_marker_ports br-int
 "$FP_SB_TOOLS/fp-pcap" slice "$p64" "$FP_SB_DIR/burst64.pcap" 0 200 > /dev/null
 "$FP_SB_TOOLS/fp-pcap" slice "$p512" "$FP_SB_DIR/burst512.pcap" 0 100 \
 	> /dev/null
 burst() {
-	local pcap=$1 sent=$2 expect_min=$3 expect_max=$4 what=$5 before got
+	local pcap=$1 sent=$2 expect_min=$3 expect_max=$4 what=$5 before green
+	local mk
 
 	fp_sb_appctl qos/reset-stats vhu0 > /dev/null
 	before=$(fp_sb_vm_stat sink ipackets)
@@ -143,16 +187,16 @@ burst() {
 	fp_wait_for 30 "dpdk2 to receive the burst" \
 		fp_sb_port_rx_at_least dpdk2 "$total" ||
 		fp_die "dpdk2 did not receive the burst"
-	fp_wait_for 10 "the VM to receive $expect_min" \
-		fp_sb_vm_rx_at_least sink $((before + expect_min)) ||
-		fp_die "$what: the VM received $(( $(fp_sb_vm_stat sink ipackets) - before ))"
-	sleep 0.5
-	got=$(( $(fp_sb_vm_stat sink ipackets) - before ))
-	[ "$got" -ge "$expect_min" ] && [ "$got" -le "$expect_max" ] ||
-		fp_die "$what: the VM received $got of $sent, expected $expect_min to $expect_max"
-	fp_check_eq "$what: the meter counted the VM's packets green" \
-		"$got packets" "$(qos_value vhu0 egress-green | cut -d, -f1)"
-	echo "ok - $what: $got of $sent delivered"
+	mk=$(( $(fp_sb_iface_stat mkout tx_packets) + 1 ))
+	fp_sb_marker --plain mkin "after the burst" \
+		fp_sb_port_tx_at_least mkout $mk
+	green=$(qos_value vhu0 egress-green | cut -d' ' -f1)
+	[ "$green" -ge "$expect_min" ] && [ "$green" -le "$expect_max" ] ||
+		fp_die "$what: the meter passed $green of $sent, expected $expect_min to $expect_max"
+	fp_check_eq "$what: the meter dropped the rest" $((sent - green)) \
+		"$(qos_value vhu0 egress-dropped)"
+	fp_sb_wait_vm_rx sink $((before + green)) 10
+	echo "ok - $what: $green of $sent passed, and the VM received them"
 }
 # 1 packet/s and a burst of 50 packets: 50 (one more if a second passes).
 set_meter vhu0 egress-unit=pps egress-cir=1 egress-cbs=50

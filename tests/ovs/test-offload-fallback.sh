@@ -60,10 +60,21 @@ fp_check_eq "fold/show counts the offers" 1 \
 	"$(fp_sb_appctl fold/show | grep -c "offload: 0 streams offered now, $streams in total")"
 echo "ok - streams offered: $(fold_stat hits) fold hits so far"
 
-# Refused streams are not offered again.
+# Refused streams are not offered again. A marker, here a new stream of
+# the marker flows long enough to be folded and offered, is refused after
+# them by the offload thread, which takes offers in order: once its
+# refusal is counted, any refusal of the streams' new offers would be too.
 fold_ingress "$FP_SB_DIR/traffic.pcap.2"
-fp_check_eq "refused streams are not offered again" "$streams" \
-	"$(offload_failures port)"
+"$FP_STREAMGEN" --streams 1 --packets $packets --proto tcp \
+	--dport $((0x1b00 + FP_SB_MARKERS)) --out "$FP_SB_DIR/marker.pcap" \
+	> /dev/null
+FP_SB_MARKERS=$((FP_SB_MARKERS + 1))
+fold_two_phases ingress "$FP_SB_DIR/marker.pcap" 1
+fp_wait_for 10 "the marker stream's refusal" \
+	eval '[ "$(offload_failures port)" -ge '$((streams + 1))' ]' ||
+	fp_die "the marker stream was not refused: $(fold_offload_show)"
+fp_check_eq "refused streams are not offered again (the marker's refusal aside)" \
+	$((streams + 1)) "$(offload_failures port)"
 # A metered port: refused for its meter, which a rule would bypass.
 fp_sb_vsctl -- set Port vhu0 qos=@q -- --id=@q create QoS type=fp-meter \
 	other-config:egress-cir=1000000000 other-config:egress-cbs=1000000 \

@@ -13,9 +13,13 @@
 # without the pause, with traffic flowing at about 10 kpps while the rule
 # changes: the packets delivered after the rule change. The leak with
 # folding on must not exceed the leak with folding off by more than
-# TOLERANCE packets: the window is the time revalidation takes to run after
-# the change, which varies from run to run whatever the datapath; 10 ms of
-# the traffic (100 packets) covers that variation. Packets sent 2 s after
+# TOLERANCE packets: the window is the time from ovs-ofctl to the end of
+# the revalidation that follows, which varies from run to run whatever the
+# datapath: leaks of 270 to 740 packets with folding off, 140 to 510 with
+# it on, on the 2-core CI machine. TOLERANCE is 50 ms of the traffic (500
+# packets), so this catches a datapath that keeps delivering well after
+# revalidation (a folded stream not invalidated), not small differences;
+# the paused window above is the exact check. Packets sent 2 s after
 # the change are not delivered at all. Every "not delivered" is read once
 # a marker (fp_sb_marker), a new connection the rules still let through,
 # sent after the packets, has reached the VM.
@@ -23,9 +27,9 @@
 . "$(dirname "$0")/fold.sh"
 
 streams=8
-packets=400
+packets=1000
 k=$((streams * 8))
-tolerance=100
+tolerance=500
 
 seconds_at_least() {
 	[ $SECONDS -ge "$1" ]
@@ -33,6 +37,7 @@ seconds_at_least() {
 
 fold_scenario() {
 	local mode=$1 pcap vm_rx before leak injector total late changed at_change
+	local rx_changed
 
 	fold_start "fold-deny-$mode" "$mode"
 	fold_security_group
@@ -79,13 +84,16 @@ fold_scenario() {
 		> /dev/null &
 	injector=$!
 	fp_sb_on_exit "kill $injector 2> /dev/null"
-	fp_wait_for 30 "half the live traffic" fp_sb_vm_rx_at_least vm0 \
-		$((before + $(fp_sb_pcap_frames "$FP_SB_DIR/live.pcap") / 2)) ||
+	fp_wait_for 30 "a quarter of the live traffic" fp_sb_vm_rx_at_least vm0 \
+		$((before + $(fp_sb_pcap_frames "$FP_SB_DIR/live.pcap") / 4)) ||
 		fp_die "the live traffic did not flow"
 	at_change=$(fp_sb_vm_stat vm0 ipackets)
 	fp_sb_ofctl mod-flows --strict br-int \
 		"table=1,priority=100,ct_state=+trk+est,actions=drop"
 	changed=$SECONDS
+	rx_changed=$(fp_sb_iface_stat dpdk0 rx_packets)
+	fp_check "$mode: the live traffic still flowed after the rule change ($rx_changed of $total frames in by then)" \
+		test "$rx_changed" -lt "$total"
 	wait $injector
 	# Every live frame is received, or missed by the uplink with a count
 	# (under load, a net_pcap port misses frames the PMD cannot read fast

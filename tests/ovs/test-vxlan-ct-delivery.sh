@@ -54,6 +54,12 @@ fp_check "pass 2 sends the tunnelled packet to conntrack" \
 fp_check "pass 3 outputs established packets" \
 	grep -qE 'ct_state\([^)]*\+est[^)]*\).*actions:[0-9]+$' <<< "$flows"
 
+# OpenFlow counters follow the datapath's once a revalidation round has
+# pushed them: a round that starts after the traffic has stopped is finished
+# when the second wait returns (fp_sb_inject paces its frames, so the
+# traffic spans rounds).
+fp_sb_appctl revalidator/wait > /dev/null
+fp_sb_appctl revalidator/wait > /dev/null
 new=$(fp_sb_ofctl dump-flows br-int 'table=1,ip,ct_state=+trk+new' |
 	grep -o 'n_packets=[0-9]*' | cut -d= -f2)
 est=$(fp_sb_ofctl dump-flows br-int 'table=1,ip,ct_state=+trk+est' |

@@ -209,11 +209,27 @@ fpesw_mtu_set(struct rte_eth_dev *dev, uint16_t mtu)
 	return mtu + RTE_ETHER_HDR_LEN + 4 <= FPESW_MAX_FRAME ? 0 : -EINVAL;
 }
 
+/* Frames the kernel dropped because the switch thread did not read the
+ * outside's socket in time (its receive buffer was full): a NIC counts
+ * what it misses, so they go to imissed with the ring's drops. The
+ * kernel's count restarts at each read. */
+static void
+fpesw_sock_drops(struct fpesw_port *p)
+{
+	struct tpacket_stats ts;
+	socklen_t len = sizeof(ts);
+
+	if (p->fd >= 0 &&
+	    getsockopt(p->fd, SOL_PACKET, PACKET_STATISTICS, &ts, &len) == 0)
+		atomic_fetch_add(&p->rx_drops, ts.tp_drops);
+}
+
 static int
 fpesw_stats_get(struct rte_eth_dev *dev, struct rte_eth_stats *st)
 {
 	struct fpesw_port *p = fpesw_port(dev);
 
+	fpesw_sock_drops(p);
 	st->ipackets = atomic_load(&p->rx_pkts);
 	st->ibytes = atomic_load(&p->rx_bytes);
 	st->opackets = atomic_load(&p->tx_pkts);
@@ -228,6 +244,8 @@ fpesw_stats_reset(struct rte_eth_dev *dev)
 {
 	struct fpesw_port *p = fpesw_port(dev);
 
+	/* The kernel's drops so far are reset too. */
+	fpesw_sock_drops(p);
 	atomic_store(&p->rx_pkts, 0);
 	atomic_store(&p->rx_bytes, 0);
 	atomic_store(&p->tx_pkts, 0);

@@ -395,6 +395,31 @@ fold_guard_from_packet(const struct dp_packet *packet, struct fold_guard *g)
     }
 }
 
+/* Returns true if the original tuples of conntrack 'a' and 'b' are the
+ * same, of family 'ipv6'.  Member by member: the tuples end in padding,
+ * which conntrack, writing them as compound literals, leaves undefined. */
+static inline bool
+fold_ct_orig_tuple_equals(const struct pkt_metadata *a,
+                          const struct fold_guard *b, bool ipv6)
+{
+    if (ipv6) {
+        const struct ovs_key_ct_tuple_ipv6 *x = &a->ct_orig_tuple.ipv6;
+        const struct ovs_key_ct_tuple_ipv6 *y = &b->ct_orig_tuple.ipv6;
+
+        return ipv6_addr_equals(&x->ipv6_src, &y->ipv6_src)
+               && ipv6_addr_equals(&x->ipv6_dst, &y->ipv6_dst)
+               && x->src_port == y->src_port && x->dst_port == y->dst_port
+               && x->ipv6_proto == y->ipv6_proto;
+    } else {
+        const struct ovs_key_ct_tuple_ipv4 *x = &a->ct_orig_tuple.ipv4;
+        const struct ovs_key_ct_tuple_ipv4 *y = &b->ct_orig_tuple.ipv4;
+
+        return x->ipv4_src == y->ipv4_src && x->ipv4_dst == y->ipv4_dst
+               && x->src_port == y->src_port && x->dst_port == y->dst_port
+               && x->ipv4_proto == y->ipv4_proto;
+    }
+}
+
 /* Returns true if 'packet' is in the state 'g' recorded. */
 static inline bool
 fold_guard_holds(const struct fold_guard *g, const struct dp_packet *packet)
@@ -408,11 +433,7 @@ fold_guard_holds(const struct fold_guard *g, const struct dp_packet *packet)
     }
     if (md->ct_state) {
         if (md->ct_orig_tuple_ipv6 != g->ct_orig_tuple_ipv6
-            || (md->ct_orig_tuple_ipv6
-                ? memcmp(&md->ct_orig_tuple.ipv6, &g->ct_orig_tuple.ipv6,
-                         sizeof g->ct_orig_tuple.ipv6)
-                : memcmp(&md->ct_orig_tuple.ipv4, &g->ct_orig_tuple.ipv4,
-                         sizeof g->ct_orig_tuple.ipv4))) {
+            || !fold_ct_orig_tuple_equals(md, g, md->ct_orig_tuple_ipv6)) {
             return false;
         }
     }

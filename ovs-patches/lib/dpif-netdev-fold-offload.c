@@ -142,11 +142,11 @@ struct fold_offload_conn {
     int n_rules;                    /* Rules that use the handle. */
 
     struct ovs_mutex lock;          /* Guards the members below. */
-    bool original OVS_GUARDED_BY(lock);   /* The handle's direction now. */
-    int port_id OVS_GUARDED_BY(lock);     /* The port of the handle. */
-    struct rte_flow_action_handle *handle OVS_GUARDED_BY(lock);
-    uint64_t pulls OVS_GUARDED_BY(lock);  /* Reads by software conntrack. */
-    uint64_t pushes OVS_GUARDED_BY(lock); /* Writes by software conntrack. */
+    bool original OVS_GUARDED;      /* The handle's direction now. */
+    int port_id OVS_GUARDED;        /* The port of the handle. */
+    struct rte_flow_action_handle *handle OVS_GUARDED;
+    uint64_t pulls OVS_GUARDED;     /* Reads by software conntrack. */
+    uint64_t pushes OVS_GUARDED;    /* Writes by software conntrack. */
 };
 
 static struct hmap conns OVS_GUARDED_BY(mutex) = HMAP_INITIALIZER(&conns);

@@ -475,19 +475,19 @@ fp_sb_inject() {
 # makes the wait time out with the port's counts.
 # Usage: fp_sb_inject_acked PORT PCAP [CHUNK]
 fp_sb_inject_acked() {
-	local port=$1 pcap=$2 chunk=${3:-16} n i base part
+	local port=$1 pcap=$2 chunk=${3:-16} n i end base part
 
 	n=$(fp_sb_pcap_frames "$pcap") || fp_die "cannot read $pcap"
 	base=$(fp_sb_iface_stat "$port" rx_packets) ||
 		fp_die "cannot read $port's counters"
 	part=$FP_SB_DIR/inject-chunk.pcap
 	for ((i = 0; i < n; i += chunk)); do
+		end=$((i + chunk < n ? i + chunk : n))
 		fp_sb_pcap_slice "$pcap" "$part" $i $chunk
 		fp_sb_inject "$port" "$part" $chunk > /dev/null
-		fp_wait_for 30 "$port to receive frames $i to $((i + chunk - 1))" \
-			fp_sb_port_rx_at_least "$port" \
-			$((base + (i + chunk < n ? i + chunk : n))) ||
-			fp_die "$port received $(( $(fp_sb_iface_stat "$port" rx_packets) - base )) of the first $((i + chunk < n ? i + chunk : n)) frames of $pcap (rx_missed_errors: $(fp_sb_vsctl get Interface "$port" statistics:rx_missed_errors 2> /dev/null))"
+		fp_wait_for 30 "$port to receive frames $i to $((end - 1))" \
+			fp_sb_port_rx_at_least "$port" $((base + end)) ||
+			fp_die "$port received $(( $(fp_sb_iface_stat "$port" rx_packets) - base )) of the first $end frames of $pcap (rx_missed_errors: $(fp_sb_vsctl get Interface "$port" statistics:rx_missed_errors 2> /dev/null))"
 	done
 	rm -f "$part"
 	echo "injected $n frames into $port, $chunk at a time"

@@ -6,8 +6,13 @@ PNG plots.
 usage: report.py RESULTS_DIR TOP_DIR
 
 Each cell (pipeline, streams, size, datapath) is summarised by the median of
-its windows, with the spread (min-max) of cycles/pkt. Ratios compare
-datapaths of the same run only.
+its windows over all rounds, with the spread (min-max) of cycles/pkt, and
+by the median of each round's windows. A ratio between two datapaths is
+computed per round, from that round's medians, and reported as the median
+of the per-round ratios with their spread (min-max): the runner runs the
+datapaths of a cell in turn within each round (stock, on, stock, on, ...).
+Windows without a "round" (results of older runners) are round 1. Ratios
+compare datapaths of the same run only.
 """
 
 import json
@@ -57,6 +62,10 @@ def machine(top):
     }
 
 
+def medians(rs):
+    return {f: statistics.median(r.get(f, 0.0) for r in rs) for f in FIELDS}
+
+
 def summarise(rows):
     cells = {}
     for r in rows:
@@ -66,21 +75,69 @@ def summarise(rows):
     for (pipeline, streams, size, dp), rs in sorted(cells.items()):
         cell = {"pipeline": pipeline, "streams": streams, "size": size,
                 "datapath": dp, "windows": len(rs)}
-        for f in FIELDS:
-            values = [r.get(f, 0.0) for r in rs]
-            cell[f] = statistics.median(values)
+        cell.update(medians(rs))
         cyc = [r["cycles_per_pkt"] for r in rs]
         cell["cycles_per_pkt_min"] = min(cyc)
         cell["cycles_per_pkt_max"] = max(cyc)
+        rounds = {}
+        for r in rs:
+            rounds.setdefault(r.get("round", 1), []).append(r)
+        cell["rounds"] = [dict(round=n, windows=len(rounds[n]),
+                               **medians(rounds[n]))
+                          for n in sorted(rounds)]
         out.append(cell)
     return out
 
 
-def ratio(a, b):
-    return "%.2f" % (a / b) if a and b else "-"
+class Ratios:
+    """The ratios of a run: each computed per round, from the two cells'
+    medians of that round, and kept for results.json."""
+
+    def __init__(self):
+        self.all = []
+
+    def __call__(self, name, a, b, field, idle=None):
+        """Cell a's figure 'field' over cell b's, per round of both cells,
+        as "median (min-max, N rounds)", or "-". With 'idle', a round in
+        which b's figure is 0 and b delivered packets counts as 'idle' (an
+        offloaded cell may cost the PMD nothing) rather than as a missing
+        ratio; the ratio is 'idle' when every round is."""
+        if not a or not b:
+            return "-"
+        ra = {r["round"]: r for r in a["rounds"]}
+        rb = {r["round"]: r for r in b["rounds"]}
+        values, idles = [], 0
+        for n in sorted(set(ra) & set(rb)):
+            x, y = ra[n][field], rb[n][field]
+            if x and y:
+                values.append({"round": n, "ratio": x / y, "a": x, "b": y})
+            elif idle and not y and rb[n]["delivered_mpps"]:
+                idles += 1
+        if idles and not values:
+            return idle
+        if not values:
+            return "-"
+        rs = [v["ratio"] for v in values]
+        entry = {"name": name, "a": a["datapath"], "b": b["datapath"],
+                 "a_pipeline": a["pipeline"], "b_pipeline": b["pipeline"],
+                 "streams": a["streams"], "size": a["size"],
+                 "field": field,
+                 "median": statistics.median(rs), "min": min(rs),
+                 "max": max(rs), "per_round": values}
+        if idles:
+            entry["idle_rounds"] = idles
+        self.all.append(entry)
+        if len(rs) == 1:
+            text = "%.2f (1 round)" % rs[0]
+        else:
+            text = "%.2f (%.2f\u2013%.2f, %d rounds)" % (
+                entry["median"], entry["min"], entry["max"], len(rs))
+        if idles:
+            text += ", %s in %d" % (idle, idles)
+        return text
 
 
-def markdown(cells, info):
+def markdown(cells, info, ratio):
     by = {(c["pipeline"], c["streams"], c["size"], c["datapath"]): c
           for c in cells}
     lines = ["# Foldpath benchmark", "",
@@ -88,16 +145,19 @@ def markdown(cells, info):
              "Foldpath %s." % (info["cpu"], info["cores"], info["kernel"],
                                info["dpdk"], info["ovs_stock"],
                                info["foldpath_commit"]), "",
-             "One PMD thread. Figures are medians over the windows of each "
-             "cell; cycles/pkt shows the spread (min-max). Ratios compare "
-             "datapaths of this run: *stock/on* is how many times fewer "
-             "cycles a packet costs with folding, *off/stock* the cost of "
-             "Foldpath with folding disabled.", ""]
+             "One PMD thread. Figures are medians over the windows of all "
+             "rounds of each cell; cycles/pkt shows the spread (min-max). "
+             "Ratios compare datapaths of this run, round by round: each "
+             "is computed from the two cells' medians of one round, and "
+             "shown as the median of the rounds' ratios, with their "
+             "spread (min\u2013max) and the number of rounds. *stock/on* "
+             "is how many times fewer cycles a packet costs with folding, "
+             "*off/stock* the cost of Foldpath with folding disabled.", ""]
     pipelines = sorted({c["pipeline"] for c in cells},
                        key=PIPELINES.index)
     for p in pipelines:
         if p.endswith("-esw"):
-            lines += offload_table(p, cells, by)
+            lines += offload_table(p, cells, by, ratio)
             continue
         lines += ["## %s" % p, "",
                   "| streams | size | datapath | cycles/pkt | passes/pkt | "
@@ -134,11 +194,9 @@ def markdown(cells, info):
                     continue
                 lines.append("| %d | %d | %s | %s | %s |" % (
                     streams, size,
-                    ratio(s["cycles_per_pkt"], n["cycles_per_pkt"]) if n
-                    else "-",
-                    ratio(o["cycles_per_pkt"], s["cycles_per_pkt"]) if o
-                    else "-",
-                    ratio(n["mpps"], s["mpps"]) if n else "-"))
+                    ratio("stock/on", s, n, "cycles_per_pkt"),
+                    ratio("off/stock", o, s, "cycles_per_pkt"),
+                    ratio("on/stock Mpps", n, s, "mpps")))
         lines.append("")
     meter_rows = []
     for c in cells:
@@ -170,7 +228,7 @@ def markdown(cells, info):
             if c["pipeline"] != "l2" and c["datapath"] == "on" and f:
                 rows.append("| %s | %d | %d | %s |" % (
                     c["pipeline"], c["streams"], c["size"],
-                    ratio(c["cycles_per_pkt"], f["cycles_per_pkt"])))
+                    ratio("on/l2", c, f, "cycles_per_pkt")))
         if rows:
             lines += ["Folded pipelines against that floor, at the same "
                       "streams and size:", "",
@@ -179,7 +237,7 @@ def markdown(cells, info):
     return "\n".join(lines) + "\n"
 
 
-def offload_table(p, cells, by):
+def offload_table(p, cells, by, ratio):
     """The pipelines on the test e-switch: what the OVS PMD spends per
     packet delivered to the VM, and how many of them it received, since
     the e-switch forwards offloaded streams without it."""
@@ -205,20 +263,15 @@ def offload_table(p, cells, by):
                     c["delivered_mpps"]))
     lines += ["", "| streams | size | stock/on (PMD cycles per delivered) | "
               "stock/offload | on/offload |", "|---:|---:|---:|---:|---:|"]
+    cyc = "busy_cycles_per_delivered"
     for streams, size in keys:
         s, n, o = (by.get((p, streams, size, dp))
                    for dp in ("stock", "on", "offload"))
-        def cyc(c):
-            return c["busy_cycles_per_delivered"] if c else 0
-
-        def vs_offload(c):
-            # An offloaded cell may cost the PMD nothing at all.
-            if c and o and not cyc(o) and o["delivered_mpps"]:
-                return "PMD idle"
-            return ratio(cyc(c), cyc(o))
+        # An offloaded cell may cost the PMD nothing at all.
         lines.append("| %d | %d | %s | %s | %s |" % (
-            streams, size, ratio(cyc(s), cyc(n)), vs_offload(s),
-            vs_offload(n)))
+            streams, size, ratio("stock/on", s, n, cyc),
+            ratio("stock/offload", s, o, cyc, idle="PMD idle"),
+            ratio("on/offload", n, o, cyc, idle="PMD idle")))
     return lines + [""]
 
 
@@ -292,16 +345,19 @@ def main():
         return 1
     cells = summarise(rows)
     info = machine(top)
+    ratio = Ratios()
+    md = markdown(cells, info, ratio)
     with open(os.path.join(out, "results.json"), "w") as f:
-        json.dump({"machine": info, "cells": cells}, f, indent=1)
-    md = markdown(cells, info)
+        json.dump({"machine": info, "cells": cells, "ratios": ratio.all},
+                  f, indent=1)
     pngs = plots(cells, out)
     if pngs:
         md += "\n## Plots\n\n" + "\n".join("![%s](%s)" % (p, p)
                                            for p in pngs) + "\n"
-    with open(os.path.join(out, "results.md"), "w") as f:
+    with open(os.path.join(out, "results.md"), "w", encoding="utf-8") as f:
         f.write(md)
-    sys.stdout.write(md)
+    sys.stdout.flush()
+    sys.stdout.buffer.write(md.encode("utf-8"))
     return 0
 
 

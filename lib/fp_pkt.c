@@ -11,6 +11,7 @@
 #include <rte_prefetch.h>
 #include <rte_tcp.h>
 #include <rte_udp.h>
+#include <rte_vect.h>
 #include <rte_vxlan.h>
 
 #include "fp_pkt.h"
@@ -226,6 +227,34 @@ fp_pkt_parse_layer(const uint8_t *p, uint32_t len, struct fp_pkt_layer *l,
 			       type == RTE_BE16(RTE_ETHER_TYPE_IPV6), l);
 }
 
+/*
+ * Zeroes a key. For 144 bytes, and without AVX, compilers turn memset()
+ * into "rep stos", whose start-up alone cost more than the rest of a
+ * two-layer parse (perf, 1,000 VXLAN streams: 80% of fp_pkt_parse()'s
+ * samples); nine 16-byte stores cost a few cycles.
+ */
+static inline void
+fp_stream_key_zero(struct fp_stream_key *key)
+{
+#if defined(RTE_ARCH_X86)
+	__m128i *p = (__m128i *)(void *)key;
+	const __m128i z = _mm_setzero_si128();
+
+	RTE_BUILD_BUG_ON(sizeof(*key) != 9 * sizeof(__m128i));
+	_mm_storeu_si128(p + 0, z);
+	_mm_storeu_si128(p + 1, z);
+	_mm_storeu_si128(p + 2, z);
+	_mm_storeu_si128(p + 3, z);
+	_mm_storeu_si128(p + 4, z);
+	_mm_storeu_si128(p + 5, z);
+	_mm_storeu_si128(p + 6, z);
+	_mm_storeu_si128(p + 7, z);
+	_mm_storeu_si128(p + 8, z);
+#else
+	memset(key, 0, sizeof(*key));
+#endif
+}
+
 enum fp_pkt_verdict
 fp_pkt_parse(const void *frame, uint32_t len, uint32_t in_port,
 	     rte_be16_t vxlan_port, struct fp_stream_key *key,
@@ -241,7 +270,7 @@ fp_pkt_parse(const void *frame, uint32_t len, uint32_t in_port,
 
 	if (ofs == NULL)
 		ofs = &tmp;
-	memset(key, 0, sizeof(*key));
+	fp_stream_key_zero(key);
 	memset(ofs, 0, sizeof(*ofs));
 	key->in_port = in_port;
 	key->shape = FP_PKT_SHAPE_PLAIN;

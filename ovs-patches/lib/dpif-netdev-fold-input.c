@@ -20,7 +20,9 @@
 
 #include <string.h>
 
+#include "conntrack.h"
 #include "coverage.h"
+#include "csum.h"
 #include "ct-dpif.h"
 #include "dp-packet.h"
 #include "dpif-netdev-perf.h"
@@ -39,6 +41,7 @@
 VLOG_DEFINE_THIS_MODULE(dpif_netdev_fold_input);
 
 COVERAGE_DEFINE(datapath_fold_drop_invalid_tnl_port);
+COVERAGE_DEFINE(datapath_fold_drop_tunnel_pop_error);
 
 /* A refused stream is not traced again for this long. */
 #define FOLD_REFUSAL_TTL_MS 2000
@@ -127,6 +130,105 @@ fold_set_inner_offsets(const struct fold_path *path,
     }
 }
 
+/* Bytes of the outer headers of a VXLAN frame that fold_vxlan_strip()
+ * decapsulates: Ethernet, IPv4 without options, UDP and VXLAN. */
+#define FOLD_VXLAN_OUTER_LEN (ETH_HEADER_LEN + IP_HEADER_LEN + UDP_HEADER_LEN \
+                              + sizeof(struct vxlanhdr))
+
+/* Decapsulates the packets of 'batch', of a path whose first pass is a
+ * bare tnl_pop to VXLAN port 'port_no', as netdev_vxlan_pop_header() would,
+ * but as a fixed strip: the fold parser already checked every header the
+ * stock pop checks (the key fixes the outer shape), except the outer IPv4
+ * checksum, which it checks here unless the NIC did; a packet that fails
+ * it is dropped, as the stock pop drops it.
+ *
+ * Unlike the stock pop, it leaves 'md.tunnel' empty: nothing on the
+ * folded path reads it, and fold_tunnel_md_fill() fills it for a packet
+ * that goes back to the pipeline.  The rest of the metadata is what the
+ * stock pop leaves, given that pkt_metadata_init() ran on reception.
+ *
+ * Returns false, having changed nothing, unless every packet has the
+ * plain shape: untagged Ethernet, IPv4 without options, and no outer UDP
+ * checksum (the stock pop verifies that one).  The caller then runs the
+ * stock pop. */
+static bool
+fold_vxlan_strip(struct dp_packet_batch *batch, odp_port_t port_no)
+{
+    static struct vlog_rate_limit err_rl = VLOG_RATE_LIMIT_INIT(60, 5);
+    const size_t cnt = dp_packet_batch_size(batch);
+    struct dp_packet *packet;
+    size_t i;
+
+    for (i = 0; i < cnt; i++) {
+        const struct ip_header *ip;
+        const struct udp_header *udp;
+
+        packet = batch->packets[i];
+        ip = dp_packet_l3(packet);
+        udp = dp_packet_l4(packet);
+        if (OVS_UNLIKELY(packet->l3_ofs != ETH_HEADER_LEN
+                         || packet->l4_ofs != ETH_HEADER_LEN + IP_HEADER_LEN
+                         || ip->ip_ihl_ver != IP_IHL_VER(5, 4)
+                         || udp->udp_csum
+                         || dp_packet_size(packet) < FOLD_VXLAN_OUTER_LEN)) {
+            return false;
+        }
+    }
+
+    DP_PACKET_BATCH_REFILL_FOR_EACH (i, cnt, packet, batch) {
+        const struct ip_header *ip = dp_packet_l3(packet);
+        const struct vxlanhdr *vxh;
+
+        vxh = ALIGNED_CAST(const struct vxlanhdr *,
+                           (const char *) dp_packet_l4(packet)
+                           + UDP_HEADER_LEN);
+        if (OVS_UNLIKELY(!dp_packet_ip_checksum_valid(packet)
+                         && csum(ip, IP_HEADER_LEN))) {
+            VLOG_WARN_RL(&err_rl, "ip packet has invalid checksum");
+            goto drop;
+        }
+        if (OVS_UNLIKELY(ntohs(ip->ip_tot_len)
+                         > dp_packet_size(packet) - ETH_HEADER_LEN
+                         || get_16aligned_be32(&vxh->vx_flags)
+                            != htonl(VXLAN_FLAGS)
+                         || get_16aligned_be32(&vxh->vx_vni) & htonl(0xff))) {
+            /* The parser checked these; a pass's actions changed them. */
+            goto drop;
+        }
+        dp_packet_reset_packet(packet, FOLD_VXLAN_OUTER_LEN);
+        dp_packet_reset_offload(packet);
+        packet->md.in_port.odp_port = port_no;
+        packet->md.conn = NULL;
+        dp_packet_batch_refill(batch, packet, i);
+        continue;
+
+drop:
+        COVERAGE_INC(datapath_fold_drop_tunnel_pop_error);
+        dp_packet_delete(packet);
+    }
+    return true;
+}
+
+/* Fills the tunnel metadata of 'packet', which fold_vxlan_strip()
+ * decapsulated, as netdev_vxlan_pop_header() would have, from its stream's
+ * key 'key' (the outer headers are exactly the key's). */
+static void
+fold_tunnel_md_fill(struct dp_packet *packet, const struct fp_stream_key *key)
+{
+    const struct fp_pkt_layer *outer = &key->layer[0];
+    struct flow_tnl *tnl = &packet->md.tunnel;
+
+    memset(tnl, 0, offsetof(struct flow_tnl, metadata.opts));
+    memcpy(&tnl->ip_src, outer->src, sizeof tnl->ip_src);
+    memcpy(&tnl->ip_dst, outer->dst, sizeof tnl->ip_dst);
+    tnl->ip_tos = outer->nw_tos;
+    tnl->ip_ttl = outer->nw_ttl;
+    tnl->tp_src = outer->tp_src;
+    tnl->tp_dst = outer->tp_dst;
+    tnl->tun_id = htonll(ntohl(key->vxlan_vni) >> 8);
+    tnl->flags = FLOW_TNL_F_KEY;
+}
+
 /* Chains to remove once the input batch is done. */
 struct fold_doomed {
     size_t n;
@@ -191,6 +293,9 @@ fold_guard(struct dp_netdev_pmd_thread *pmd, struct fold_batch *b, int i,
                 fold_doom(doomed, chain);
             }
             packet->md.recirc_id = e->terminal_arg;
+            if (b->stripped) {
+                fold_tunnel_md_fill(packet, &chain->entry->key);
+            }
             dp_packet_batch_add(&failed, packet);
         }
     }
@@ -226,6 +331,42 @@ fold_batch_resync(struct fold_batch *b, struct dp_packet *const *before,
     }
 }
 
+/* Returns true if the body of pass 'e' is exactly one ct() action. */
+static inline bool
+fold_body_is_ct(const struct fold_elem *e)
+{
+    return e->body_len
+           && nl_attr_type(e->actions) == OVS_ACTION_ATTR_CT
+           && NLA_ALIGN(e->actions->nla_len) == e->body_len;
+}
+
+/* Gives conntrack, in 'hints', the connection each packet of 'b' had when
+ * its stream was learnt at guarded pass 'e', so that the pass's ct() skips
+ * the lookup that would find it.  A stream whose connection died is
+ * doomed: its next packet learns it again, with the new connection, if
+ * any. */
+static void
+fold_ct_hints(struct dp_netdev_pmd_thread *pmd, struct fold_batch *b,
+              const struct fold_elem *e, struct fold_doomed *doomed,
+              struct conn **hints)
+{
+    const size_t cnt = dp_packet_batch_size(&b->packets);
+    long long now_ms = pmd->ctx.now / 1000;
+
+    for (size_t j = 0; j < cnt; j++) {
+        struct conn *conn = b->chains[j]->guards[e->guard_idx].conn;
+
+        if (conn && OVS_UNLIKELY(!conntrack_conn_is_live(conn, now_ms))) {
+            if (!b->chains[j]->doomed) {
+                fold_count(&pmd->fold->stats.conn_deaths, 1);
+            }
+            fold_doom(doomed, b->chains[j]);
+            conn = NULL;
+        }
+        hints[j] = conn;
+    }
+}
+
 /* Runs the actions of every pass of the path of 'b' on its packets, as the
  * normal pipeline would, without its lookups and recirculations. */
 static void
@@ -235,6 +376,7 @@ fold_execute(struct dp_netdev_pmd_thread *pmd, struct fold_batch *b,
     const struct fold_path *path = b->path;
     struct dp_packet_batch *batch = &b->packets;
     struct dp_packet *before[NETDEV_MAX_BURST];
+    struct conn *hints[NETDEV_MAX_BURST];
     uint32_t *depth = dp_netdev_recirc_depth_get();
     uint32_t depth0 = *depth;
     long long now_ms = pmd->ctx.now / 1000;
@@ -279,17 +421,28 @@ fold_execute(struct dp_netdev_pmd_thread *pmd, struct fold_batch *b,
         }
         cnt = dp_packet_batch_size(batch);
         memcpy(before, batch->packets, cnt * sizeof *before);
+        if (e->guarded && fold_body_is_ct(e)) {
+            fold_ct_hints(pmd, b, e, doomed, hints);
+            pmd->ct_hints = hints;
+        }
         dp_netdev_execute_actions(pmd, batch, false, &e->flow->flow,
                                   e->actions, e->body_len);
+        pmd->ct_hints = NULL;
         fold_batch_resync(b, before, cnt);
         if (e->guarded) {
             fold_guard(pmd, b, i, doomed);
         }
         if (e->terminal == FOLD_TERM_TNL_POP) {
+            odp_port_t port_no = u32_to_odp(e->terminal_arg);
+            const char *type = dp_netdev_tunnel_port_type(pmd,
+                                                          e->terminal_arg);
+
             cnt = dp_packet_batch_size(batch);
             memcpy(before, batch->packets, cnt * sizeof *before);
-            if (!dp_netdev_pop_tunnel(pmd, batch,
-                                      u32_to_odp(e->terminal_arg))) {
+            if (i == 0 && !e->body_len && type && !strcmp(type, "vxlan")
+                && fold_vxlan_strip(batch, port_no)) {
+                b->stripped = true;
+            } else if (!dp_netdev_pop_tunnel(pmd, batch, port_no)) {
                 COVERAGE_ADD(datapath_fold_drop_invalid_tnl_port,
                              dp_packet_batch_size(batch));
                 dp_packet_delete_batch(batch, true);
@@ -430,8 +583,44 @@ fold_parse_lookup(struct dp_netdev_pmd_fold *f,
                               now, found);
     for (i = 0, n_lookup = 0; i < cnt; i++) {
         b->entries[i] = b->verdicts[i] == FP_PKT_OK ? found[n_lookup++] : NULL;
+        if (b->entries[i]) {
+            /* For fold_classify() and fold_prefetch_conns(). */
+            struct fold_chain *chain = b->entries[i]->value;
+
+            OVS_PREFETCH(chain);
+            OVS_PREFETCH(chain->guards);
+        }
     }
     return true;
+}
+
+/* Prefetches the connections that the chains of the hits in 'b' hold for
+ * the first ct() of their paths, which fold_execute() reaches after every
+ * hit of the input batch has been classified. */
+static void
+fold_prefetch_conns(const struct fold_burst *b)
+{
+    for (size_t i = 0; i < b->n_batches; i++) {
+        const struct fold_batch *fb = &b->batches[i];
+        const struct fold_path *path = fb->path;
+        const size_t cnt = dp_packet_batch_size(&fb->packets);
+        int k;
+
+        for (k = 0; k < path->n_elems && !path->elems[k].guarded; k++) {
+            continue;
+        }
+        if (k == path->n_elems) {
+            continue;
+        }
+        for (size_t j = 0; j < cnt; j++) {
+            const struct conn *conn
+                = fb->chains[j]->guards[path->elems[k].guard_idx].conn;
+
+            if (conn) {
+                conntrack_conn_prefetch(conn);
+            }
+        }
+    }
 }
 
 /* Sorts the packets of 'packets', parsed and looked up in 'b', in order:
@@ -498,6 +687,7 @@ fold_classify(struct dp_netdev_pmd_fold *f, struct dp_packet_batch *packets,
                 if (!fb) {
                     fb = &b->batches[b->n_batches++];
                     fb->path = chain->path;
+                    fb->stripped = false;
                     dp_packet_batch_init(&fb->packets);
                     chain->path->batch = fb;
                 }
@@ -598,6 +788,7 @@ dp_netdev_fold_input(struct dp_netdev_pmd_thread *pmd,
         for (i = 0; i < b.n_batches; i++) {
             b.batches[i].path->batch = NULL;
         }
+        fold_prefetch_conns(&b);
         for (i = 0; i < b.n_batches; i++) {
             fold_execute(pmd, &b.batches[i], simple, &b.doomed);
         }

@@ -20,6 +20,7 @@
 
 #include <string.h>
 
+#include "conntrack.h"
 #include "ct-dpif.h"
 #include "dp-packet.h"
 #include "flow.h"
@@ -497,6 +498,10 @@ fold_learn_one(struct dp_netdev_pmd_thread *pmd, const struct fold_trace *t)
     chain->path = path;
     memcpy(chain->tcp_flags, l.tcp_flags, n * sizeof *l.tcp_flags);
     memcpy(chain->guards, l.guards, l.n_guards * sizeof *l.guards);
+    for (i = 0; i < l.n_guards; i++) {
+        /* Still in the grace period in which conntrack found it. */
+        chain->guards[i].conn = conntrack_conn_ref(chain->guards[i].conn);
+    }
     chain->entry = fp_flowcache_insert(f->cache, &t->key, t->hash, chain,
                                        chain->created);
     fold_count(&f->stats.inserts, 1);

@@ -22,6 +22,7 @@
 
 #include <rte_errno.h>
 
+#include "conntrack.h"
 #include "odp-util.h"
 #include "openvswitch/dynamic-string.h"
 #include "openvswitch/vlog.h"
@@ -268,6 +269,13 @@ fold_chain_free(struct dp_netdev_pmd_fold *f, struct fold_chain *chain)
     }
     fold_count(&f->stats.chain_bytes, -(uint64_t) chain->size);
     if (chain->path) {
+        for (int i = 0; i < chain->path->n_elems; i++) {
+            const struct fold_elem *e = &chain->path->elems[i];
+
+            if (e->guarded) {
+                conntrack_conn_unref(chain->guards[e->guard_idx].conn);
+            }
+        }
         fold_path_unref(f, chain->path);
     }
     free(chain);
@@ -314,12 +322,44 @@ stale:
     return false;
 }
 
+/* Returns true if a connection that 'chain' holds died: then the sweep
+ * frees the chain, and with it the connection's memory. */
 static bool
-fold_value_stale(void *value, void *f)
+fold_chain_conn_died(const struct fold_chain *chain)
 {
+    long long now = time_msec();
+
+    for (int i = 0; i < chain->path->n_elems; i++) {
+        const struct fold_elem *e = &chain->path->elems[i];
+        const struct conn *conn;
+
+        if (e->guarded) {
+            conn = chain->guards[e->guard_idx].conn;
+            if (conn && !conntrack_conn_is_live(conn, now)) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+static bool
+fold_value_stale(void *value, void *f_)
+{
+    struct dp_netdev_pmd_fold *f = f_;
     struct fold_chain *chain = value;
 
-    return chain->path && !fold_path_valid(f, chain->path);
+    if (!chain->path) {
+        return false;
+    }
+    if (!fold_path_valid(f, chain->path)) {
+        return true;
+    }
+    if (fold_chain_conn_died(chain)) {
+        fold_count(&f->stats.conn_deaths, 1);
+        return true;
+    }
+    return false;
 }
 
 /* PMD life cycle. */
@@ -665,6 +705,8 @@ dp_netdev_fold_show(struct dp_netdev_pmd_thread *pmd, struct ds *ds)
                   "packets, %"PRIu64" by the sweep)\n",
                   fold_read(&st->invalidations) + s.stale,
                   fold_read(&st->invalidations), s.stale);
+    ds_put_format(ds, "  connections ended: %"PRIu64" chains dropped\n",
+                  fold_read(&st->conn_deaths));
     ds_put_format(ds, "  memory: %"PRIuSIZE" bytes per entry, %"PRIu64
                   " bytes of chains", sizeof(struct fp_flowcache_entry),
                   fold_read(&st->chain_bytes));

@@ -135,6 +135,11 @@ struct fold_guard {
     } ct_orig_tuple;
     bool nat;                   /* True if ct NATed the packet. */
     struct fold_tuple nat_tuple;
+    /* The connection conntrack found (md.conn), or NULL.  In a trace, a
+     * bare pointer, valid until the PMD quiesces; in a chain, a reference
+     * (conntrack_conn_ref()) that lets the pass's ct skip its lookup.  Not
+     * part of the state the guard compares. */
+    struct conn *conn;
 };
 
 /* How a pass ends. */
@@ -203,6 +208,7 @@ struct fold_chain {
 /* The hits of one path in an input batch, and the chain of each packet. */
 struct fold_batch {
     struct fold_path *path;
+    bool stripped;              /* fold_vxlan_strip() decapsulated it. */
     struct dp_packet_batch packets;
     struct fold_chain *chains[NETDEV_MAX_BURST];
 };
@@ -237,6 +243,7 @@ struct fold_stats {
     uint64_t paths;             /* Paths now. */
     uint64_t guard_failures;    /* Packets whose ct state had changed. */
     uint64_t invalidations;     /* Chains found with a changed megaflow. */
+    uint64_t conn_deaths;       /* Chains whose connection ended. */
     uint64_t quiet;             /* Packets of quiet ports, not looked up. */
     uint64_t offload_now;       /* Chains in 'offloaded' now. */
     uint64_t offload_offered;   /* Streams handed to the offload thread. */
@@ -393,6 +400,7 @@ fold_guard_from_packet(const struct dp_packet *packet, struct fold_guard *g)
         g->nat = true;
         fold_tuple_from_packet(packet, &g->nat_tuple);
     }
+    g->conn = md->conn;
 }
 
 /* Returns true if the original tuples of conntrack 'a' and 'b' are the

@@ -42,6 +42,7 @@ VLOG_DEFINE_THIS_MODULE(dpif_netdev_fold_input);
 
 COVERAGE_DEFINE(datapath_fold_drop_invalid_tnl_port);
 COVERAGE_DEFINE(datapath_fold_drop_tunnel_pop_error);
+COVERAGE_DEFINE(datapath_fold_drop_added);
 
 /* A refused stream is not traced again for this long. */
 #define FOLD_REFUSAL_TTL_MS 2000
@@ -164,13 +165,15 @@ fold_vxlan_strip(struct dp_packet_batch *batch, odp_port_t port_no)
         const struct udp_header *udp;
 
         packet = batch->packets[i];
-        ip = dp_packet_l3(packet);
-        udp = dp_packet_l4(packet);
         if (OVS_UNLIKELY(packet->l3_ofs != ETH_HEADER_LEN
                          || packet->l4_ofs != ETH_HEADER_LEN + IP_HEADER_LEN
-                         || ip->ip_ihl_ver != IP_IHL_VER(5, 4)
-                         || udp->udp_csum
                          || dp_packet_size(packet) < FOLD_VXLAN_OUTER_LEN)) {
+            return false;
+        }
+        ip = dp_packet_l3(packet);
+        udp = dp_packet_l4(packet);
+        if (OVS_UNLIKELY(ip->ip_ihl_ver != IP_IHL_VER(5, 4)
+                         || udp->udp_csum)) {
             return false;
         }
     }
@@ -192,7 +195,8 @@ fold_vxlan_strip(struct dp_packet_batch *batch, odp_port_t port_no)
                          || get_16aligned_be32(&vxh->vx_flags)
                             != htonl(VXLAN_FLAGS)
                          || get_16aligned_be32(&vxh->vx_vni) & htonl(0xff))) {
-            /* The parser checked these; a pass's actions changed them. */
+            /* The parser checked these when it made the key, and nothing
+             * ran since; kept as the stock pop's checks, in case. */
             goto drop;
         }
         dp_packet_reset_packet(packet, FOLD_VXLAN_OUTER_LEN);
@@ -211,13 +215,17 @@ drop:
 
 /* Fills the tunnel metadata of 'packet', which fold_vxlan_strip()
  * decapsulated, as netdev_vxlan_pop_header() would have, from its stream's
- * key 'key' (the outer headers are exactly the key's). */
+ * key 'key' (the outer headers are exactly the key's).  Leaves it alone if
+ * an action set it since (set(tunnel(...)) replaces all of it). */
 static void
 fold_tunnel_md_fill(struct dp_packet *packet, const struct fp_stream_key *key)
 {
     const struct fp_pkt_layer *outer = &key->layer[0];
     struct flow_tnl *tnl = &packet->md.tunnel;
 
+    if (flow_tnl_dst_is_set(tnl)) {
+        return;
+    }
     memset(tnl, 0, offsetof(struct flow_tnl, metadata.opts));
     memcpy(&tnl->ip_src, outer->src, sizeof tnl->ip_src);
     memcpy(&tnl->ip_dst, outer->dst, sizeof tnl->ip_dst);
@@ -310,25 +318,65 @@ fold_guard(struct dp_netdev_pmd_thread *pmd, struct fold_batch *b, int i,
     }
 }
 
-/* Keeps 'b->chains' in step with the packets of 'b', after an action that
- * may have dropped some of the 'cnt' packets 'before' held (a meter, or a
- * tnl_pop that found a bad header).  The packets that are left keep their
- * order. */
+/* Keeps 'b->chains' in step with the packets of 'b', after actions that may
+ * have dropped some of the 'cnt' packets 'before' held (a meter, or a
+ * tnl_pop that found a bad header) or added packets: conntrack's fragment
+ * reassembly appends the reassembled packets of any stream to the batch of
+ * a ct().  The packets of 'before' that are left keep their order and their
+ * chains; added packets, which have no chain, are moved to 'added'. */
 static void
 fold_batch_resync(struct fold_batch *b, struct dp_packet *const *before,
-                  size_t cnt)
+                  size_t cnt, struct dp_packet_batch *added)
 {
     size_t left = dp_packet_batch_size(&b->packets);
-    size_t j, k;
+    size_t j = 0, k, n = 0;
 
-    if (OVS_LIKELY(left == cnt)) {
+    if (OVS_LIKELY(left == cnt)
+        && !memcmp(before, b->packets.packets, cnt * sizeof *before)) {
         return;
     }
-    for (j = k = 0; j < cnt && k < left; j++) {
-        if (b->packets.packets[k] == before[j]) {
-            b->chains[k++] = b->chains[j];
+    for (k = 0; k < left; k++) {
+        struct dp_packet *packet = b->packets.packets[k];
+        size_t m = j;
+
+        while (m < cnt && before[m] != packet) {
+            m++;
+        }
+        if (m < cnt) {
+            b->chains[n] = b->chains[m];
+            b->packets.packets[n++] = packet;
+            j = m + 1;
+        } else {
+            dp_packet_batch_add(added, packet);
         }
     }
+    b->packets.count = n;
+}
+
+/* Sends 'added', packets that the actions of pass 'e' added to a folded
+ * batch (see fold_batch_resync()), on as the normal pipeline would: to the
+ * recirculation that ends the pass. */
+static void
+fold_send_added(struct dp_netdev_pmd_thread *pmd, const struct fold_elem *e,
+                struct dp_packet_batch *added)
+{
+    struct dp_packet *packet;
+    uint32_t *depth;
+
+    if (e->terminal != FOLD_TERM_RECIRC) {
+        /* Only a ct() adds packets, and a pass with ct() ends in a
+         * recirculation: not reached. */
+        COVERAGE_ADD(datapath_fold_drop_added, dp_packet_batch_size(added));
+        dp_packet_delete_batch(added, true);
+        return;
+    }
+    DP_PACKET_BATCH_FOR_EACH (i, packet, added) {
+        packet->md.recirc_id = e->terminal_arg;
+    }
+    depth = dp_netdev_recirc_depth_get();
+    (*depth)++;
+    dp_netdev_recirculate(pmd, added);
+    (*depth)--;
 }
 
 /* Returns true if the body of pass 'e' is exactly one ct() action. */
@@ -377,6 +425,7 @@ fold_execute(struct dp_netdev_pmd_thread *pmd, struct fold_batch *b,
     struct dp_packet_batch *batch = &b->packets;
     struct dp_packet *before[NETDEV_MAX_BURST];
     struct conn *hints[NETDEV_MAX_BURST];
+    struct dp_packet_batch added;
     uint32_t *depth = dp_netdev_recirc_depth_get();
     uint32_t depth0 = *depth;
     long long now_ms = pmd->ctx.now / 1000;
@@ -428,18 +477,24 @@ fold_execute(struct dp_netdev_pmd_thread *pmd, struct fold_batch *b,
         dp_netdev_execute_actions(pmd, batch, false, &e->flow->flow,
                                   e->actions, e->body_len);
         pmd->ct_hints = NULL;
-        fold_batch_resync(b, before, cnt);
+        dp_packet_batch_init(&added);
+        fold_batch_resync(b, before, cnt, &added);
+        if (OVS_UNLIKELY(!dp_packet_batch_is_empty(&added))) {
+            fold_send_added(pmd, e, &added);
+        }
         if (e->guarded) {
             fold_guard(pmd, b, i, doomed);
         }
         if (e->terminal == FOLD_TERM_TNL_POP) {
             odp_port_t port_no = u32_to_odp(e->terminal_arg);
-            const char *type = dp_netdev_tunnel_port_type(pmd,
-                                                          e->terminal_arg);
+            const char *type = NULL;
 
             cnt = dp_packet_batch_size(batch);
             memcpy(before, batch->packets, cnt * sizeof *before);
-            if (i == 0 && !e->body_len && type && !strcmp(type, "vxlan")
+            if (i == 0 && !e->body_len) {
+                type = dp_netdev_tunnel_port_type(pmd, e->terminal_arg);
+            }
+            if (type && !strcmp(type, "vxlan")
                 && fold_vxlan_strip(batch, port_no)) {
                 b->stripped = true;
             } else if (!dp_netdev_pop_tunnel(pmd, batch, port_no)) {
@@ -448,7 +503,11 @@ fold_execute(struct dp_netdev_pmd_thread *pmd, struct fold_batch *b,
                 dp_packet_delete_batch(batch, true);
                 break;
             }
-            fold_batch_resync(b, before, cnt);
+            dp_packet_batch_init(&added);
+            fold_batch_resync(b, before, cnt, &added);
+            if (OVS_UNLIKELY(!dp_packet_batch_is_empty(&added))) {
+                fold_send_added(pmd, e, &added);
+            }
             fold_set_inner_offsets(path, batch);
         } else {
             DP_PACKET_BATCH_FOR_EACH (j, packet, batch) {

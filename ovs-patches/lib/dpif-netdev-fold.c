@@ -323,7 +323,7 @@ stale:
 }
 
 /* Returns true if a connection that 'chain' holds died: then the sweep
- * frees the chain, and with it the connection's memory. */
+ * frees the chain, which drops its reference to the connection. */
 static bool
 fold_chain_conn_died(const struct fold_chain *chain)
 {

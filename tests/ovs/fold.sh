@@ -66,7 +66,9 @@ fold_ingress() {
 	local pcap=$1 n
 
 	n=${2:-$(fp_sb_pcap_frames "$pcap")}
-	fp_sb_inject dpdk0 "$pcap" > /dev/null
+	# Acknowledged chunks: paced frames overflowed the uplink's socket
+	# ring when a CPU hog kept the PMD off its core (vm0 got 368 of 384).
+	fp_sb_inject_acked dpdk0 "$pcap" > /dev/null
 	FOLD_VM_RX=$((FOLD_VM_RX + n))
 	fp_sb_wait_vm_rx vm0 "$FOLD_VM_RX" 30
 }

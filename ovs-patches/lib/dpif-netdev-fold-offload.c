@@ -27,6 +27,7 @@
 
 #include "conntrack.h"
 #include "dpif-netdev-private.h"
+#include "dpif-provider.h"
 #include "hash.h"
 #include "netdev.h"
 #include "netdev-dpdk.h"
@@ -685,8 +686,13 @@ fold_offload_admit(struct fold_offload *fo)
     int in_id = -1, out_id = -1;
     char text[256];
 
-    fo->in_netdev = netdev_ports_get(fo->in_port, "netdev");
-    fo->out_netdev = netdev_ports_get(fo->out_port, "netdev");
+    /* netdev_ports_get() compares the type by pointer: pass the one the
+     * datapath registered its ports with, not an equal literal (clang's
+     * AddressSanitizer does not merge literals; every lookup failed). */
+    const char *dpif_type = dpif_normalize_type(dpif_netdev_class.type);
+
+    fo->in_netdev = netdev_ports_get(fo->in_port, dpif_type);
+    fo->out_netdev = netdev_ports_get(fo->out_port, dpif_type);
     if (!fo->in_netdev || !fo->out_netdev) {
         static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 20);
 

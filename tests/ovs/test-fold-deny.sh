@@ -17,9 +17,12 @@
 # the revalidation that follows, which varies from run to run whatever the
 # datapath: leaks of 270 to 740 packets with folding off, 140 to 510 with
 # it on, on the 2-core CI machine. TOLERANCE is 50 ms of the traffic (500
-# packets), so this catches a datapath that keeps delivering well after
-# revalidation (a folded stream not invalidated), not small differences;
-# the paused window above is the exact check. Packets sent 2 s after
+# packets), or a quarter of the leak with folding off if that is more: a
+# loaded machine stretches the window in both runs (7,517 off and 8,850 on
+# while a compiler kept both cores busy), and its jitter with it. So this
+# catches a datapath that keeps delivering well after revalidation (a
+# folded stream not invalidated, which leaks to the end of the traffic),
+# not small differences; the paused window above is the exact check. Packets sent 2 s after
 # the change are not delivered at all. Every "not delivered" is read once
 # a marker (fp_sb_marker), a new connection the rules still let through,
 # sent after the packets, has reached the VM.
@@ -126,6 +129,7 @@ fold_runs deny off on
 
 off=$(cat "$FOLD_RESULTS/off.leak")
 on=$(cat "$FOLD_RESULTS/on.leak")
+[ $((off / 4)) -le "$tolerance" ] || tolerance=$((off / 4))
 echo "leak after the rule change, traffic at ~10 kpps: folding off $off, folding on $on packets"
 fp_check "folding leaks no more than the unfolded datapath, within $tolerance packets (off $off, on $on)" \
 	test "$on" -le $((off + tolerance))

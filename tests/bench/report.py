@@ -22,9 +22,10 @@ import statistics
 import subprocess
 import sys
 
-DATAPATHS = ["stock", "off", "on", "meter", "offload"]
+DATAPATHS = ["stock", "off", "on", "flowtable", "meter", "offload"]
 NAMES = {"stock": "stock OVS-DPDK", "off": "Foldpath, fold off",
          "on": "Foldpath, fold on",
+         "flowtable": "Foldpath, fold on, fold-ct-mode=flowtable",
          "meter": "Foldpath, fold on, one fp-meter on the VM's port",
          "offload": "Foldpath, fold on + fold-offload (test e-switch)"}
 PIPELINES = ["l2", "vxlan", "vxlan-ct", "egress-ct", "pvp-ct",
@@ -153,6 +154,11 @@ def markdown(cells, info, ratio):
              "spread (min\u2013max) and the number of rounds. *stock/on* "
              "is how many times fewer cycles a packet costs with folding, "
              "*off/stock* the cost of Foldpath with folding disabled.", ""]
+    if any(c["datapath"] == "flowtable" for c in cells):
+        lines[-2] += (" *stock/flowtable* is stock/on for folding with "
+                      "fold-ct-mode=flowtable (*on* is fold-ct-mode=exact), "
+                      "and *on/flowtable* how many times fewer cycles a "
+                      "packet costs with flowtable than with exact.")
     pipelines = sorted({c["pipeline"] for c in cells},
                        key=PIPELINES.index)
     for p in pipelines:
@@ -181,8 +187,14 @@ def markdown(cells, info, ratio):
                            c["delivered_mpps"], c["tx_drops"],
                            100 * c["fold_hit_rate"], c["rss_kb"] / 1024))
         lines.append("")
+        # The flowtable columns only when this pipeline ran flowtable.
+        ft = any(c["pipeline"] == p and c["datapath"] == "flowtable"
+                 for c in cells)
         lines += ["| streams | size | stock/on (cycles) | off/stock (cycles) "
-                  "| on/stock (Mpps) |", "|---:|---:|---:|---:|---:|"]
+                  "| on/stock (Mpps) |"
+                  + (" stock/flowtable (cycles) | on/flowtable (cycles) |"
+                     if ft else ""),
+                  "|---:|---:|---:|---:|---:|" + ("---:|---:|" if ft else "")]
         for streams in sorted({c["streams"] for c in cells
                                if c["pipeline"] == p}):
             for size in sorted({c["size"] for c in cells
@@ -190,13 +202,19 @@ def markdown(cells, info, ratio):
                 s = by.get((p, streams, size, "stock"))
                 o = by.get((p, streams, size, "off"))
                 n = by.get((p, streams, size, "on"))
+                t = by.get((p, streams, size, "flowtable"))
                 if not s:
                     continue
-                lines.append("| %d | %d | %s | %s | %s |" % (
+                line = "| %d | %d | %s | %s | %s |" % (
                     streams, size,
                     ratio("stock/on", s, n, "cycles_per_pkt"),
                     ratio("off/stock", o, s, "cycles_per_pkt"),
-                    ratio("on/stock Mpps", n, s, "mpps")))
+                    ratio("on/stock Mpps", n, s, "mpps"))
+                if ft:
+                    line += " %s | %s |" % (
+                        ratio("stock/flowtable", s, t, "cycles_per_pkt"),
+                        ratio("on/flowtable", n, t, "cycles_per_pkt"))
+                lines.append(line)
         lines.append("")
     meter_rows = []
     for c in cells:
@@ -222,14 +240,31 @@ def markdown(cells, info, ratio):
                             % (c["cycles_per_pkt"], c["streams"])
                             for c in l2), ""]
         floor = {(c["streams"], c["size"]): c for c in l2}
+        folded = sorted((c for c in cells
+                         if c["pipeline"] != "l2"
+                         and c["datapath"] in ("on", "flowtable")
+                         and (c["streams"], c["size"]) in floor),
+                        key=lambda c: (c["pipeline"], c["streams"], c["size"],
+                                       DATAPATHS.index(c["datapath"])))
+        # A datapath column only when flowtable rows share the table.
+        ft = any(c["datapath"] == "flowtable" for c in folded)
         rows = []
-        for c in cells:
-            f = floor.get((c["streams"], c["size"]))
-            if c["pipeline"] != "l2" and c["datapath"] == "on" and f:
+        for c in folded:
+            f = floor[(c["streams"], c["size"])]
+            r = ratio("%s/l2" % c["datapath"], c, f, "cycles_per_pkt")
+            if ft:
+                rows.append("| %s | %d | %d | %s | %s |" % (
+                    c["pipeline"], c["streams"], c["size"], c["datapath"], r))
+            else:
                 rows.append("| %s | %d | %d | %s |" % (
-                    c["pipeline"], c["streams"], c["size"],
-                    ratio("on/l2", c, f, "cycles_per_pkt")))
-        if rows:
+                    c["pipeline"], c["streams"], c["size"], r))
+        if rows and ft:
+            lines += ["Folded pipelines against that floor, at the same "
+                      "streams and size (on: fold-ct-mode=exact):", "",
+                      "| pipeline | streams | size | datapath | "
+                      "folded/l2 (cycles) |",
+                      "|---|---:|---:|---|---:|"] + rows + [""]
+        elif rows:
             lines += ["Folded pipelines against that floor, at the same "
                       "streams and size:", "",
                       "| pipeline | streams | size | on/l2 (cycles) |",
@@ -261,17 +296,25 @@ def offload_table(p, cells, by, ratio):
                     streams, size, dp, c["busy_cycles_per_delivered"],
                     c["ovs_rx_per_delivered"], c["passes_per_pkt"],
                     c["delivered_mpps"]))
+    ft = any(c["pipeline"] == p and c["datapath"] == "flowtable"
+             for c in cells)
     lines += ["", "| streams | size | stock/on (PMD cycles per delivered) | "
-              "stock/offload | on/offload |", "|---:|---:|---:|---:|---:|"]
+              "stock/offload | on/offload |"
+              + (" stock/flowtable | on/flowtable |" if ft else ""),
+              "|---:|---:|---:|---:|---:|" + ("---:|---:|" if ft else "")]
     cyc = "busy_cycles_per_delivered"
     for streams, size in keys:
-        s, n, o = (by.get((p, streams, size, dp))
-                   for dp in ("stock", "on", "offload"))
+        s, n, o, t = (by.get((p, streams, size, dp))
+                      for dp in ("stock", "on", "offload", "flowtable"))
         # An offloaded cell may cost the PMD nothing at all.
-        lines.append("| %d | %d | %s | %s | %s |" % (
+        line = "| %d | %d | %s | %s | %s |" % (
             streams, size, ratio("stock/on", s, n, cyc),
             ratio("stock/offload", s, o, cyc, idle="PMD idle"),
-            ratio("on/offload", n, o, cyc, idle="PMD idle")))
+            ratio("on/offload", n, o, cyc, idle="PMD idle"))
+        if ft:
+            line += " %s | %s |" % (ratio("stock/flowtable", s, t, cyc),
+                                    ratio("on/flowtable", n, t, cyc))
+        lines.append(line)
     return lines + [""]
 
 

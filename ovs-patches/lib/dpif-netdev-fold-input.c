@@ -396,22 +396,24 @@ fold_body_is_ct(const struct fold_elem *e)
 static void
 fold_ct_hints(struct dp_netdev_pmd_thread *pmd, struct fold_batch *b,
               const struct fold_elem *e, struct fold_doomed *doomed,
-              struct conn **hints)
+              struct conntrack_hint **hints)
 {
+    static struct conntrack_hint no_hint;
     const size_t cnt = dp_packet_batch_size(&b->packets);
     long long now_ms = pmd->ctx.now / 1000;
 
     for (size_t j = 0; j < cnt; j++) {
-        struct conn *conn = b->chains[j]->guards[e->guard_idx].conn;
+        struct conntrack_hint *hint = &b->chains[j]->guards[e->guard_idx].ct;
 
-        if (conn && OVS_UNLIKELY(!conntrack_conn_is_live(conn, now_ms))) {
+        if (hint->conn
+            && OVS_UNLIKELY(!conntrack_conn_is_live(hint->conn, now_ms))) {
             if (!b->chains[j]->doomed) {
                 fold_count(&pmd->fold->stats.conn_deaths, 1);
             }
             fold_doom(doomed, b->chains[j]);
-            conn = NULL;
+            hint = &no_hint;
         }
-        hints[j] = conn;
+        hints[j] = hint;
     }
 }
 
@@ -424,7 +426,7 @@ fold_execute(struct dp_netdev_pmd_thread *pmd, struct fold_batch *b,
     const struct fold_path *path = b->path;
     struct dp_packet_batch *batch = &b->packets;
     struct dp_packet *before[NETDEV_MAX_BURST];
-    struct conn *hints[NETDEV_MAX_BURST];
+    struct conntrack_hint *hints[NETDEV_MAX_BURST];
     struct dp_packet_batch added;
     uint32_t *depth = dp_netdev_recirc_depth_get();
     uint32_t depth0 = *depth;
@@ -473,6 +475,7 @@ fold_execute(struct dp_netdev_pmd_thread *pmd, struct fold_batch *b,
         if (e->guarded && fold_body_is_ct(e)) {
             fold_ct_hints(pmd, b, e, doomed, hints);
             pmd->ct_hints = hints;
+            pmd->ct_flowtable = pmd->fold->ct_flowtable;
         }
         dp_netdev_execute_actions(pmd, batch, false, &e->flow->flow,
                                   e->actions, e->body_len);
@@ -657,7 +660,8 @@ fold_parse_lookup(struct dp_netdev_pmd_fold *f,
  * the first ct() of their paths, which fold_execute() reaches after every
  * hit of the input batch has been classified. */
 static void
-fold_prefetch_conns(const struct fold_burst *b)
+fold_prefetch_conns(const struct dp_netdev_pmd_fold *f,
+                    const struct fold_burst *b)
 {
     for (size_t i = 0; i < b->n_batches; i++) {
         const struct fold_batch *fb = &b->batches[i];
@@ -673,10 +677,10 @@ fold_prefetch_conns(const struct fold_burst *b)
         }
         for (size_t j = 0; j < cnt; j++) {
             const struct conn *conn
-                = fb->chains[j]->guards[path->elems[k].guard_idx].conn;
+                = fb->chains[j]->guards[path->elems[k].guard_idx].ct.conn;
 
             if (conn) {
-                conntrack_conn_prefetch(conn);
+                conntrack_conn_prefetch(conn, f->ct_flowtable);
             }
         }
     }
@@ -847,7 +851,7 @@ dp_netdev_fold_input(struct dp_netdev_pmd_thread *pmd,
         for (i = 0; i < b.n_batches; i++) {
             b.batches[i].path->batch = NULL;
         }
-        fold_prefetch_conns(&b);
+        fold_prefetch_conns(f, &b);
         for (i = 0; i < b.n_batches; i++) {
             fold_execute(pmd, &b.batches[i], simple, &b.doomed);
         }

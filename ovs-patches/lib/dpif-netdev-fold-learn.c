@@ -500,7 +500,8 @@ fold_learn_one(struct dp_netdev_pmd_thread *pmd, const struct fold_trace *t)
     memcpy(chain->guards, l.guards, l.n_guards * sizeof *l.guards);
     for (i = 0; i < l.n_guards; i++) {
         /* Still in the grace period in which conntrack found it. */
-        chain->guards[i].conn = conntrack_conn_ref(chain->guards[i].conn);
+        chain->guards[i].ct.conn
+            = conntrack_conn_ref(chain->guards[i].ct.conn);
     }
     chain->entry = fp_flowcache_insert(f->cache, &t->key, t->hash, chain,
                                        chain->created);

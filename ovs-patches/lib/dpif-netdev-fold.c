@@ -113,6 +113,7 @@ dp_netdev_fold_create(void)
     atomic_init(&fold->enabled, true);
     atomic_init(&fold->max_streams, FOLD_DEFAULT_MAX_STREAMS);
     atomic_init(&fold->insert_after, FOLD_DEFAULT_INSERT_AFTER);
+    atomic_init(&fold->ct_flowtable, false);
     ds_init(&fold->errors);
     return fold;
 }
@@ -126,6 +127,7 @@ dp_netdev_fold_destroy(struct dp_netdev_fold *fold)
         free(fold->bad_enable);
         free(fold->bad_max_streams);
         free(fold->bad_insert_after);
+        free(fold->bad_ct_mode);
         ds_destroy(&fold->errors);
         free(fold);
     }
@@ -185,6 +187,7 @@ dp_netdev_fold_set_config(struct dp_netdev_fold *fold,
                           const struct smap *cfg)
 {
     const char *enable = smap_get_def(cfg, "fold-enable", "true");
+    const char *ct_mode = smap_get_def(cfg, "fold-ct-mode", "exact");
     bool cur;
 
     ds_clear(&fold->errors);
@@ -210,16 +213,35 @@ dp_netdev_fold_set_config(struct dp_netdev_fold *fold,
     fold_config_uint(fold, cfg, "fold-insert-after", &fold->bad_insert_after,
                      &fold->insert_after, FOLD_DEFAULT_INSERT_AFTER,
                      1, FOLD_MAX_INSERT_AFTER);
+
+    atomic_read_relaxed(&fold->ct_flowtable, &cur);
+    if (strcmp(ct_mode, "exact") && strcmp(ct_mode, "flowtable")) {
+        fold_config_reject(fold, &fold->bad_ct_mode, "fold-ct-mode", ct_mode,
+                           "is not exact or flowtable",
+                           cur ? "flowtable" : "exact");
+    } else {
+        bool flowtable = !strcmp(ct_mode, "flowtable");
+
+        free(fold->bad_ct_mode);
+        fold->bad_ct_mode = NULL;
+        if (flowtable != cur) {
+            atomic_store_relaxed(&fold->ct_flowtable, flowtable);
+            VLOG_INFO("fold-ct-mode set to %s.", ct_mode);
+        }
+    }
 }
 
 static void
 dp_netdev_fold_show_config(const struct dp_netdev_fold *fold, struct ds *ds)
 {
     uint32_t max_streams, insert_after;
-    bool enabled;
+    bool enabled, flowtable;
 
     atomic_read_relaxed(&CONST_CAST(struct dp_netdev_fold *, fold)->enabled,
                         &enabled);
+    atomic_read_relaxed(
+        &CONST_CAST(struct dp_netdev_fold *, fold)->ct_flowtable,
+        &flowtable);
     atomic_read_relaxed(
         &CONST_CAST(struct dp_netdev_fold *, fold)->max_streams,
         &max_streams);
@@ -227,8 +249,9 @@ dp_netdev_fold_show_config(const struct dp_netdev_fold *fold, struct ds *ds)
         &CONST_CAST(struct dp_netdev_fold *, fold)->insert_after,
         &insert_after);
     ds_put_format(ds, "fold-enable=%s fold-max-streams=%"PRIu32
-                  " fold-insert-after=%"PRIu32"\n",
-                  enabled ? "true" : "false", max_streams, insert_after);
+                  " fold-insert-after=%"PRIu32" fold-ct-mode=%s\n",
+                  enabled ? "true" : "false", max_streams, insert_after,
+                  flowtable ? "flowtable" : "exact");
     if (fold->errors.length) {
         ds_put_cstr(ds, "configuration errors:\n");
         ds_put_cstr(ds, ds_cstr_ro(&fold->errors));
@@ -273,7 +296,7 @@ fold_chain_free(struct dp_netdev_pmd_fold *f, struct fold_chain *chain)
             const struct fold_elem *e = &chain->path->elems[i];
 
             if (e->guarded) {
-                conntrack_conn_unref(chain->guards[e->guard_idx].conn);
+                conntrack_conn_unref(chain->guards[e->guard_idx].ct.conn);
             }
         }
         fold_path_unref(f, chain->path);
@@ -334,7 +357,7 @@ fold_chain_conn_died(const struct fold_chain *chain)
         const struct conn *conn;
 
         if (e->guarded) {
-            conn = chain->guards[e->guard_idx].conn;
+            conn = chain->guards[e->guard_idx].ct.conn;
             if (conn && !conntrack_conn_is_live(conn, now)) {
                 return true;
             }
@@ -526,6 +549,7 @@ dp_netdev_fold_pmd_periodic(struct dp_netdev_pmd_thread *pmd)
     }
 
     f->offload_on = f->cache && dp_netdev_fold_offload_enabled();
+    atomic_read_relaxed(&cfg->ct_flowtable, &f->ct_flowtable);
     dp_netdev_fold_offload_policy(&f->offload_policy);
     if (!f->offload_on && !ovs_list_is_empty(&f->offloaded)) {
         /* fold-offload turned off: the streams go back to software. */

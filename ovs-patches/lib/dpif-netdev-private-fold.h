@@ -47,6 +47,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "conntrack.h"
 #include "dp-packet.h"
 #include "dpif-netdev-fold.h"
 #include "dpif-netdev-fold-offload.h"
@@ -135,11 +136,13 @@ struct fold_guard {
     } ct_orig_tuple;
     bool nat;                   /* True if ct NATed the packet. */
     struct fold_tuple nat_tuple;
-    /* The connection conntrack found (md.conn), or NULL.  In a trace, a
-     * bare pointer, valid until the PMD quiesces; in a chain, a reference
-     * (conntrack_conn_ref()) that lets the pass's ct skip its lookup.  Not
-     * part of the state the guard compares. */
-    struct conn *conn;
+    /* 'ct.conn' is the connection conntrack found (md.conn), or NULL.  In
+     * a trace, a bare pointer, valid until the PMD quiesces; in a chain, a
+     * reference (conntrack_conn_ref()) that lets the pass's ct skip its
+     * lookup, and, with fold-ct-mode=flowtable, the rest of its work
+     * (conntrack keeps the ticket in 'ct').  Not part of the state the
+     * guard compares. */
+    struct conntrack_hint ct;
 };
 
 /* How a pass ends. */
@@ -303,6 +306,9 @@ struct dp_netdev_pmd_fold {
     struct ovs_list draining;       /* Contains "struct fold_drain"s. */
     bool offload_on;
     struct fold_offload_policy offload_policy;
+
+    /* fold-ct-mode=flowtable, read at each periodic call. */
+    bool ct_flowtable;
     long long int offload_next_check;   /* pmd->ctx.now, in us. */
 
     struct fold_stats stats;
@@ -321,12 +327,14 @@ struct dp_netdev_fold {
     atomic_bool enabled;
     atomic_uint32_t max_streams;
     atomic_uint32_t insert_after;
+    atomic_bool ct_flowtable;       /* fold-ct-mode=flowtable. */
 
     /* Last rejected value of each key, so that a bad value is reported
      * once, not on every reconfiguration.  Main thread only. */
     char *bad_enable;
     char *bad_max_streams;
     char *bad_insert_after;
+    char *bad_ct_mode;
     struct ds errors;           /* The current problems, for fold/show. */
 };
 
@@ -400,7 +408,7 @@ fold_guard_from_packet(const struct dp_packet *packet, struct fold_guard *g)
         g->nat = true;
         fold_tuple_from_packet(packet, &g->nat_tuple);
     }
-    g->conn = md->conn;
+    g->ct.conn = md->conn;
 }
 
 /* Returns true if the original tuples of conntrack 'a' and 'b' are the

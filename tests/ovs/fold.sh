@@ -22,6 +22,14 @@
 FOLD_VM_RX=0      # Packets vm0 must have received so far.
 FOLD_UPLINK_TX=0  # Packets dpdk0 must have sent so far.
 
+# other_config:fold-ct-mode of the runs with folding (the environment's
+# FOLD_CT_MODE: meson runs some tests a second time with flowtable).
+FOLD_CT_MODE=${FOLD_CT_MODE:-exact}
+case $FOLD_CT_MODE in
+exact|flowtable) ;;
+*) echo "FOLD_CT_MODE must be exact or flowtable, not '$FOLD_CT_MODE'" >&2; exit 2 ;;
+esac
+
 # Starts a sandbox and builds the network.
 # Usage: fold_start NAME on|off|stock [--ipv6-underlay]
 fold_start() {
@@ -35,7 +43,8 @@ fold_start() {
 	else
 		fp_sb_start "$name"
 		fp_sb_vsctl set Open_vSwitch . \
-			other_config:fold-enable=$([ "$mode" = on ] && echo true || echo false)
+			other_config:fold-enable=$([ "$mode" = on ] && echo true || echo false) \
+			other_config:fold-ct-mode="$FOLD_CT_MODE"
 	fi
 	# Runs compare their megaflows at the end: none may idle out (10 s by
 	# default) before that on a slow or busy machine, such as the +new
@@ -157,6 +166,9 @@ fold_save() {
 	fp_sb_appctl dpctl/dump-conntrack | sort > "$dir/conntrack"
 	fp_sb_appctl fold/show > "$dir/fold-show" 2>&1 || true
 	fp_sb_appctl dpif-netdev/pmd-stats-show > "$dir/pmd-stats"
+	# Packets that conntrack's flowtable mode tracked (stock has none).
+	fp_sb_appctl coverage/read-counter conntrack_flowtable_hit \
+		> "$dir/ct-flowtable-hits" 2> /dev/null || echo 0 > "$dir/ct-flowtable-hits"
 	fp_sb_vm_stop vm0
 	fp_sb_vsctl del-port br-phy dpdk0
 	cp "$FP_SB_DIR/vm0.pcap" "$FP_SB_DIR/uplink.pcap" "$dir/"

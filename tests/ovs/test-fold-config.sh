@@ -26,23 +26,26 @@ show() {
 }
 
 fp_check "fold/show gives the defaults" grep -q \
-	"^fold-enable=true fold-max-streams=131072 fold-insert-after=2$" \
+	"^fold-enable=true fold-max-streams=131072 fold-insert-after=2 fold-ct-mode=exact$" \
 	<<< "$(show)"
 
 # Bad values.
 log=$FP_SB_DIR/ovs-vswitchd.log
 fp_sb_vsctl set Open_vSwitch . other_config:fold-max-streams=lots \
-	other_config:fold-enable=maybe other_config:fold-insert-after=0
+	other_config:fold-enable=maybe other_config:fold-insert-after=0 \
+	other_config:fold-ct-mode=fast
 fp_wait_log "$log" "other_config:fold-max-streams: 'lots' is not an integer from 1024 to 16777216; keeping 131072." 10 ||
 	fp_die "no WARN for fold-max-streams"
 fp_wait_log "$log" "other_config:fold-enable: 'maybe' is not true or false; keeping true." 10 ||
 	fp_die "no WARN for fold-enable"
 fp_wait_log "$log" "other_config:fold-insert-after: '0' is not an integer from 1 to 100; keeping 2." 10 ||
 	fp_die "no WARN for fold-insert-after"
+fp_wait_log "$log" "other_config:fold-ct-mode: 'fast' is not exact or flowtable; keeping exact." 10 ||
+	fp_die "no WARN for fold-ct-mode"
 echo "ok - each bad value is logged as a WARN naming the key"
 out=$(show)
 fp_check "the old values stay in force" grep -q \
-	"^fold-enable=true fold-max-streams=131072 fold-insert-after=2$" <<< "$out"
+	"^fold-enable=true fold-max-streams=131072 fold-insert-after=2 fold-ct-mode=exact$" <<< "$out"
 fp_check "fold/show reports the errors" grep -q \
 	"^fold-max-streams: 'lots' is not an integer" <<< "$out"
 # Another reconfiguration does not repeat the warnings.
@@ -51,9 +54,15 @@ fp_check_eq "one WARN per bad value" 1 \
 	"$(grep -c "fold-max-streams: 'lots'" "$log")"
 fp_sb_vsctl remove Open_vSwitch . other_config fold-max-streams \
 	-- remove Open_vSwitch . other_config fold-enable \
-	-- remove Open_vSwitch . other_config fold-insert-after
+	-- remove Open_vSwitch . other_config fold-insert-after \
+	-- set Open_vSwitch . other_config:fold-ct-mode=flowtable
 fp_check "the errors are gone once fixed" sh -c \
 	"! $FP_SB_APPCTL -t $FP_SB_DIR/ovs-vswitchd.ctl fold/show | grep -q errors"
+fp_check "fold-ct-mode=flowtable is in force" grep -q \
+	"^fold-enable=true .* fold-ct-mode=flowtable$" <<< "$(show)"
+fp_sb_vsctl remove Open_vSwitch . other_config fold-ct-mode
+fp_check "and exact again once removed" grep -q \
+	" fold-ct-mode=exact$" <<< "$(show)"
 
 # Streams, dump and flush.
 pcap=$FP_SB_DIR/traffic.pcap

@@ -41,6 +41,14 @@ fold_runs "identical-$dir" off on
 hits=$(fold_stat hits "$FOLD_RESULTS/on/fold-show")
 fp_check "with folding on, most packets were folded ($hits)" \
 	test "$hits" -ge $((streams * packets / 2))
+ft=$(cat "$FOLD_RESULTS/on/ct-flowtable-hits")
+if [ "$FOLD_CT_MODE" = flowtable ]; then
+	# Each direction of a stream needs one exact packet to vouch first.
+	fp_check "fold-ct-mode=flowtable: conntrack's flowtable mode tracked most folded packets ($ft)" \
+		test "$ft" -ge $((hits / 2))
+else
+	fp_check_eq "fold-ct-mode=exact: the flowtable mode tracked nothing" 0 "$ft"
+fi
 if [ "$dir" = ingress ]; then
 	fold_same "$FOLD_RESULTS/off" "$FOLD_RESULTS/on" \
 		$((streams * packets)) 0

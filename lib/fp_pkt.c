@@ -87,6 +87,7 @@ fp_pkt_parse_l4(const uint8_t *l4, uint32_t len, bool ipv6,
 	case IPPROTO_TCP: {
 		const struct rte_tcp_hdr *tcp = (const void *)l4;
 		uint32_t doff;
+		uint16_t flags;
 
 		if (len < sizeof(*tcp))
 			return FP_PKT_L4_LENGTH;
@@ -95,9 +96,11 @@ fp_pkt_parse_l4(const uint8_t *l4, uint32_t len, bool ipv6,
 			return FP_PKT_L4_LENGTH;
 		l->tp_src = tcp->src_port;
 		l->tp_dst = tcp->dst_port;
-		/* The 12 bits Open vSwitch calls tcp_flags. */
-		l->tcp_flags = rte_cpu_to_be_16(((tcp->data_off & 0x0f) << 8) |
-						tcp->tcp_flags);
+		/* The 12 bits Open vSwitch calls tcp_flags, as a class. */
+		flags = ((tcp->data_off & 0x0f) << 8) | tcp->tcp_flags;
+		if (!(flags & FP_PKT_TCP_EXACT_FLAGS))
+			flags &= RTE_TCP_ACK_FLAG;
+		l->tcp_flags = rte_cpu_to_be_16(flags);
 		return FP_PKT_OK;
 	}
 	case IPPROTO_UDP: {

@@ -18,6 +18,12 @@
  * UDP checksum presence, VXLAN flags and VNI). Every other byte of the key
  * is zero, so two frames of one stream have byte-identical keys.
  *
+ * TCP flags are keyed as a class: the 12 bits Open vSwitch calls tcp_flags
+ * if SYN, FIN or RST is set (FP_PKT_TCP_EXACT_FLAGS), and otherwise only
+ * ACK. So the data segments of a connection, with or without PSH, URG,
+ * ECE or CWR, have one key; a user of the key that depends on those
+ * flags must check them in the frame.
+ *
  * Anything the parser does not fully understand is refused with a reason
  * and must take the datapath's normal path: IP options, fragments, IPv6
  * extension headers, two VLAN tags, other EtherTypes or IP protocols, IPv6
@@ -66,6 +72,9 @@ enum fp_pkt_verdict {
 	FP_PKT_VERDICT_MAX,
 };
 
+/** TCP flags (host order) that a key keeps all the flags with. */
+#define FP_PKT_TCP_EXACT_FLAGS 0x007 /**< FIN, SYN, RST. */
+
 /** Layer flags. */
 #define FP_PKT_F_IPV4_DF  0x01 /**< IPv4 Don't Fragment bit set. */
 #define FP_PKT_F_UDP_CSUM 0x02 /**< UDP checksum field non-zero. */
@@ -89,7 +98,7 @@ struct fp_pkt_layer {
 	rte_be32_t ipv6_label; /**< 20-bit flow label, 0 for IPv4. */
 	rte_be16_t tp_src;     /**< Port, or ICMP type. */
 	rte_be16_t tp_dst;     /**< Port, or ICMP code. */
-	rte_be16_t tcp_flags;  /**< The 12 flag bits, 0 for non-TCP. */
+	rte_be16_t tcp_flags;  /**< TCP flag class, 0 for non-TCP. */
 	uint8_t nw_proto;
 	uint8_t nw_tos;        /**< IPv4 TOS or IPv6 traffic class. */
 	uint8_t nw_ttl;        /**< IPv4 TTL or IPv6 hop limit. */

@@ -449,7 +449,12 @@ fold_execute(struct dp_netdev_pmd_thread *pmd, struct fold_batch *b,
         }
         DP_PACKET_BATCH_FOR_EACH (j, packet, batch) {
             bytes += dp_packet_size(packet);
-            tcp_flags |= b->chains[j]->tcp_flags[i];
+            if (b->chains[j]->tcp_passes & (1u << i)) {
+                /* The key has only the class: the packet has them all. */
+                const struct tcp_header *tcp = dp_packet_l4(packet);
+
+                tcp_flags |= tcp ? TCP_FLAGS(tcp->tcp_ctl) : 0;
+            }
         }
         if (path->needs_rss && e->terminal == FOLD_TERM_NONE) {
             /* For the offload of a stream that a tnl_push encapsulates:

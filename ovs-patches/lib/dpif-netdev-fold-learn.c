@@ -304,6 +304,7 @@ struct fold_learnt {
     int n_elems;
     struct fold_elem elems[FOLD_MAX_PASSES];
     uint16_t tcp_flags[FOLD_MAX_PASSES];
+    uint8_t tcp_passes;         /* Bit i: pass i sees a TCP header. */
     int n_guards;
     struct fold_guard guards[FOLD_MAX_PASSES];
     int layer;                  /* Header layer of the last pass. */
@@ -332,6 +333,14 @@ fold_learn_passes(struct dp_netdev_pmd_thread *pmd,
 
         if (te->flow->dead) {
             *why = FOLD_REFUSE_FLOW_CHANGED;
+            return false;
+        }
+        /* The key keeps TCP flags as a class (SYN, FIN and RST exactly,
+         * and ACK): a megaflow that matches another flag would tell
+         * packets of one entry apart. */
+        if (miniflow_get_tcp_flags(&te->flow->cr.mask->mf)
+            & ~(TCP_FIN | TCP_SYN | TCP_RST | TCP_ACK)) {
+            *why = FOLD_REFUSE_TCP_FLAGS;
             return false;
         }
         actions = dp_netdev_flow_get_actions(te->flow);
@@ -364,6 +373,9 @@ fold_learn_passes(struct dp_netdev_pmd_thread *pmd,
         e->actions = xmemdup(actions->actions, actions->size);
         e->actions_len = actions->size;
         l->tcp_flags[i] = ntohs(t->key.layer[pass_layer].tcp_flags);
+        if (t->key.layer[pass_layer].nw_proto == IPPROTO_TCP) {
+            l->tcp_passes |= 1u << i;
+        }
         if (e->guarded) {
             e->guard_idx = l->n_guards;
             l->guards[l->n_guards++] = te->guard;
@@ -497,6 +509,7 @@ fold_learn_one(struct dp_netdev_pmd_thread *pmd, const struct fold_trace *t)
     chain->created = fold_now_ms(pmd);
     chain->path = path;
     memcpy(chain->tcp_flags, l.tcp_flags, n * sizeof *l.tcp_flags);
+    chain->tcp_passes = l.tcp_passes;
     memcpy(chain->guards, l.guards, l.n_guards * sizeof *l.guards);
     for (i = 0; i < l.n_guards; i++) {
         /* Still in the grace period in which conntrack found it. */

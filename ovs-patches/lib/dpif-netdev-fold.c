@@ -61,6 +61,7 @@ static const char *const fold_refusal_names[FOLD_N_REFUSALS] = {
     [FOLD_REFUSE_LINK] = "link",
     [FOLD_REFUSE_FLOW_CHANGED] = "flow-changed",
     [FOLD_REFUSE_CT_NEW] = "ct-new",
+    [FOLD_REFUSE_TCP_FLAGS] = "tcp-flags",
 };
 
 /* Names of the actions a chain cannot hold, for fold/show. */

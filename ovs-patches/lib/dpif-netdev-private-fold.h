@@ -96,6 +96,8 @@ enum fold_refusal {
     FOLD_REFUSE_LINK,           /* A pass does not lead to the next. */
     FOLD_REFUSE_FLOW_CHANGED,   /* A megaflow died while learning. */
     FOLD_REFUSE_CT_NEW,         /* Still +new: wait for a later packet. */
+    FOLD_REFUSE_TCP_FLAGS,      /* A megaflow matches TCP flags that the
+                                 * key keeps only as a class. */
     FOLD_N_REFUSALS
 };
 
@@ -187,11 +189,15 @@ struct fold_chain {
     uint8_t n_elems;
     uint8_t refusal;              /* enum fold_refusal, if n_elems == 0. */
     bool doomed;                  /* Remove after the current batch. */
+    uint8_t tcp_passes;           /* Bit i: pass i sees a TCP header. */
     uint32_t size;                /* Bytes allocated for the chain. */
     uint32_t created;             /* Clock (ms) when learnt. */
     struct fold_path *path;       /* NULL if n_elems == 0. */
     struct fp_flowcache_entry *entry;
-    uint16_t tcp_flags[FOLD_MAX_PASSES];  /* Per pass, for statistics. */
+    /* Per pass, the TCP flag class of the stream's key (see fp_pkt.h), for
+     * the statistics of the passes the NIC forwards; software passes take
+     * each packet's own flags. */
+    uint16_t tcp_flags[FOLD_MAX_PASSES];
     /* Offload (dpif-netdev-fold-offload.h).  'offload' is NULL until the
      * stream is offered to the NIC; while it is being installed or is
      * installed, the chain is in 'offloaded' of the PMD. */

@@ -7,6 +7,9 @@
 #   inner-vlan     802.1Q-tagged tenant frames
 #   two-zones      conntrack in zone 1, then in zone 2 (four passes)
 #   nat            destination NAT of a virtual IP to the VM
+#   tcp-flag-class data segments with and without PSH: one fold entry per
+#                  stream (the key keeps TCP flags as a class), and the
+#                  megaflows' TCP flags are each packet's own
 #
 # Usage: test-fold-shapes.sh SHAPE
 
@@ -29,7 +32,7 @@ inner-ipv6)
 inner-vlan)
 	gen+=(--vlan 42)
 	;;
-two-zones|nat)
+two-zones|nat|tcp-flag-class)
 	;;
 *)
 	fp_die "unknown shape $shape"
@@ -58,7 +61,26 @@ fold_scenario() {
 	flows
 	pcap=$FP_SB_DIR/traffic.pcap
 	"$FP_STREAMGEN" "${gen[@]}" --out "$pcap" > /dev/null
-	fold_two_phases ingress "$pcap" $streams
+	if [ "$shape" = tcp-flag-class ]; then
+		# The first packets, half of the rest (ACK), then the other
+		# half with PSH|ACK.
+		fp_sb_pcap_slice "$pcap" "$pcap.1" 0 $streams
+		fp_sb_pcap_slice "$pcap" "$pcap.2" $streams \
+			$((streams * (packets / 2 - 1)))
+		fp_sb_pcap_slice "$pcap" "$pcap.ack" $((streams * packets / 2))
+		"$FP_SB_TOOLS/fp-pcap" rewrite "$pcap.ack" "$pcap.3" tcp-psh \
+			> /dev/null || fp_die "cannot add PSH"
+		fold_ingress "$pcap.1"
+		fold_ingress "$pcap.2"
+		if [ "$mode" = on ]; then
+			echo "$(fold_stat inserts) $(fold_stat hits)" > "$FP_SB_DIR/ack"
+		fi
+		fold_ingress "$pcap.3"
+		mkdir -p "$FOLD_RESULTS/$mode"
+		[ "$mode" = off ] || cp "$FP_SB_DIR/ack" "$FOLD_RESULTS/$mode/"
+	else
+		fold_two_phases ingress "$pcap" $streams
+	fi
 	fold_save "$FOLD_RESULTS/$mode"
 }
 
@@ -77,5 +99,16 @@ two-zones)
 nat)
 	fp_check "conntrack translated the destination" \
 		grep -q "reply=(src=10.1.0.99" "$FOLD_RESULTS/on/conntrack"
+	;;
+tcp-flag-class)
+	read -r ins ack_hits < "$FOLD_RESULTS/on/ack"
+	fp_check_eq "the PSH|ACK segments took the ACK segments' entries (no insert)" \
+		"$ins" "$(fold_stat inserts "$FOLD_RESULTS/on/fold-show")"
+	fp_check_eq "every PSH|ACK segment was folded" \
+		$((streams * packets / 2)) \
+		$(($(fold_stat hits "$FOLD_RESULTS/on/fold-show") - ack_hits))
+	fp_check "the post-ct megaflow counted PSH (flags:P.), as without folding" \
+		grep -q "ct_state(-new+est+trk).* flags:P\\., actions" \
+		"$FOLD_RESULTS/on/dp-flows"
 	;;
 esac

@@ -145,6 +145,20 @@ test_plain_ipv6_tcp(void **state)
 	assert_int_equal(key.layer[0].tcp_flags, RTE_BE16(0x010));
 	assert_int_equal(ofs.l3, 14);
 	assert_int_equal(ofs.l4, 54);
+	/* TCP flags are a class: PSH|ACK (and ECE, CWR, URG) key as ACK... */
+	frame[54 + 13] = 0x18;
+	assert_int_equal(parse(len, &key, &ofs), FP_PKT_OK);
+	assert_int_equal(key.layer[0].tcp_flags, RTE_BE16(0x010));
+	frame[54 + 13] = 0xf8;
+	assert_int_equal(parse(len, &key, &ofs), FP_PKT_OK);
+	assert_int_equal(key.layer[0].tcp_flags, RTE_BE16(0x010));
+	/* ...but with SYN, FIN or RST every flag is kept. */
+	frame[54 + 13] = 0x19;
+	assert_int_equal(parse(len, &key, &ofs), FP_PKT_OK);
+	assert_int_equal(key.layer[0].tcp_flags, RTE_BE16(0x019));
+	frame[54 + 13] = 0x14;
+	assert_int_equal(parse(len, &key, &ofs), FP_PKT_OK);
+	assert_int_equal(key.layer[0].tcp_flags, RTE_BE16(0x014));
 }
 
 static void

@@ -32,7 +32,21 @@ fold_scenario() {
 			--inner-dst-mac 02:00:00:00:01:01 --out "$pcap" > /dev/null
 	fi
 	fold_two_phases "$dir" "$pcap" $streams
+	if [ "$mode" = on ] && [ "$FOLD_CT_MODE" = flowtable ]; then
+		# A PMD publishes its coverage counters about once a second:
+		# wait for what the assertion below needs, no longer.
+		fp_wait_for 60 "the PMD to publish conntrack_flowtable_hit" \
+			ft_published $(($(fold_stat hits) / 2))
+	fi
 	fold_save "$FOLD_RESULTS/$mode"
+}
+
+# Succeeds once conntrack_flowtable_hit has reached MIN.
+ft_published() {
+	local n
+
+	n=$(fp_sb_appctl coverage/read-counter conntrack_flowtable_hit) &&
+		[ "$n" -ge "$1" ]
 }
 
 fp_sb_require_env

@@ -117,9 +117,17 @@ test_plain_ipv4_tcp_with_padding(void **state)
 static void
 test_plain_ipv6_tcp(void **state)
 {
+	/* TCP flags in the frame, and in the key. */
+	static const uint16_t flag_classes[][2] = {
+		{ 0x18, 0x010 }, /* PSH|ACK */
+		{ 0xf8, 0x010 }, /* CWR|ECE|URG|ACK|PSH */
+		{ 0x19, 0x019 }, /* FIN|PSH|ACK */
+		{ 0x14, 0x014 }, /* RST|ACK */
+	};
 	struct fp_pktgen_conf conf;
 	struct fp_pkt_offsets ofs;
 	struct fp_stream_key key;
+	unsigned int i;
 	int len;
 
 	(void)state;
@@ -145,20 +153,14 @@ test_plain_ipv6_tcp(void **state)
 	assert_int_equal(key.layer[0].tcp_flags, RTE_BE16(0x010));
 	assert_int_equal(ofs.l3, 14);
 	assert_int_equal(ofs.l4, 54);
-	/* TCP flags are a class: PSH|ACK (and ECE, CWR, URG) key as ACK... */
-	frame[54 + 13] = 0x18;
-	assert_int_equal(parse(len, &key, &ofs), FP_PKT_OK);
-	assert_int_equal(key.layer[0].tcp_flags, RTE_BE16(0x010));
-	frame[54 + 13] = 0xf8;
-	assert_int_equal(parse(len, &key, &ofs), FP_PKT_OK);
-	assert_int_equal(key.layer[0].tcp_flags, RTE_BE16(0x010));
-	/* ...but with SYN, FIN or RST every flag is kept. */
-	frame[54 + 13] = 0x19;
-	assert_int_equal(parse(len, &key, &ofs), FP_PKT_OK);
-	assert_int_equal(key.layer[0].tcp_flags, RTE_BE16(0x019));
-	frame[54 + 13] = 0x14;
-	assert_int_equal(parse(len, &key, &ofs), FP_PKT_OK);
-	assert_int_equal(key.layer[0].tcp_flags, RTE_BE16(0x014));
+	/* TCP flags are a class: PSH|ACK (and ECE, CWR, URG) key as ACK, but
+	 * with SYN, FIN or RST every flag is kept. */
+	for (i = 0; i < RTE_DIM(flag_classes); i++) {
+		frame[54 + 13] = flag_classes[i][0];
+		assert_int_equal(parse(len, &key, &ofs), FP_PKT_OK);
+		assert_int_equal(rte_be_to_cpu_16(key.layer[0].tcp_flags),
+				 flag_classes[i][1]);
+	}
 }
 
 static void

@@ -180,6 +180,33 @@ fold_config_uint(struct dp_netdev_fold *fold, const struct smap *cfg,
     }
 }
 
+/* Parses 'key', one of two words: 'yes' (true) or 'no' (false), 'def' when
+ * absent, into 'dst'.  A bad value, which 'reason' explains, keeps the
+ * value in force.  Returns true if 'dst' changed. */
+static bool
+fold_config_bool(struct dp_netdev_fold *fold, const struct smap *cfg,
+                 const char *key, const char *yes, const char *no, bool def,
+                 const char *reason, char **last_bad, atomic_bool *dst)
+{
+    const char *value = smap_get_def(cfg, key, def ? yes : no);
+    bool cur, new;
+
+    atomic_read_relaxed(dst, &cur);
+    if (strcmp(value, yes) && strcmp(value, no)) {
+        fold_config_reject(fold, last_bad, key, value, reason,
+                           cur ? yes : no);
+        return false;
+    }
+    free(*last_bad);
+    *last_bad = NULL;
+    new = !strcmp(value, yes);
+    if (new == cur) {
+        return false;
+    }
+    atomic_store_relaxed(dst, new);
+    return true;
+}
+
 /* Applies the fold-* keys of 'other_config' to 'fold'.  A bad value keeps
  * the value in force, is logged once and is listed by fold/show.  PMDs pick
  * the change up at their next periodic call.  Main thread. */
@@ -187,25 +214,15 @@ void
 dp_netdev_fold_set_config(struct dp_netdev_fold *fold,
                           const struct smap *cfg)
 {
-    const char *enable = smap_get_def(cfg, "fold-enable", "true");
-    const char *ct_mode = smap_get_def(cfg, "fold-ct-mode", "exact");
-    bool cur;
+    bool on;
 
     ds_clear(&fold->errors);
 
-    atomic_read_relaxed(&fold->enabled, &cur);
-    if (strcmp(enable, "true") && strcmp(enable, "false")) {
-        fold_config_reject(fold, &fold->bad_enable, "fold-enable", enable,
-                           "is not true or false", cur ? "true" : "false");
-    } else {
-        bool on = !strcmp(enable, "true");
-
-        free(fold->bad_enable);
-        fold->bad_enable = NULL;
-        if (on != cur) {
-            atomic_store_relaxed(&fold->enabled, on);
-            VLOG_INFO("Folding %s.", on ? "enabled" : "disabled");
-        }
+    if (fold_config_bool(fold, cfg, "fold-enable", "true", "false", true,
+                         "is not true or false", &fold->bad_enable,
+                         &fold->enabled)) {
+        atomic_read_relaxed(&fold->enabled, &on);
+        VLOG_INFO("Folding %s.", on ? "enabled" : "disabled");
     }
 
     fold_config_uint(fold, cfg, "fold-max-streams", &fold->bad_max_streams,
@@ -215,20 +232,11 @@ dp_netdev_fold_set_config(struct dp_netdev_fold *fold,
                      &fold->insert_after, FOLD_DEFAULT_INSERT_AFTER,
                      1, FOLD_MAX_INSERT_AFTER);
 
-    atomic_read_relaxed(&fold->ct_flowtable, &cur);
-    if (strcmp(ct_mode, "exact") && strcmp(ct_mode, "flowtable")) {
-        fold_config_reject(fold, &fold->bad_ct_mode, "fold-ct-mode", ct_mode,
-                           "is not exact or flowtable",
-                           cur ? "flowtable" : "exact");
-    } else {
-        bool flowtable = !strcmp(ct_mode, "flowtable");
-
-        free(fold->bad_ct_mode);
-        fold->bad_ct_mode = NULL;
-        if (flowtable != cur) {
-            atomic_store_relaxed(&fold->ct_flowtable, flowtable);
-            VLOG_INFO("fold-ct-mode set to %s.", ct_mode);
-        }
+    if (fold_config_bool(fold, cfg, "fold-ct-mode", "flowtable", "exact",
+                         false, "is not exact or flowtable",
+                         &fold->bad_ct_mode, &fold->ct_flowtable)) {
+        atomic_read_relaxed(&fold->ct_flowtable, &on);
+        VLOG_INFO("fold-ct-mode set to %s.", on ? "flowtable" : "exact");
     }
 }
 

@@ -55,6 +55,24 @@ fold_start() {
 		--capture "$FP_SB_DIR/uplink.pcap" "$@"
 }
 
+# Carries TCP connections both ways: fp-streamgen --tcp-handshake's FWD
+# (from the remote VM, over the tunnel) and its REVerse (the local VM's
+# answers), one packet of every stream at a time: forward packet k, then
+# answer k, for k from 0 to LAST. After exchange AT, runs HOOK.
+# Usage: fold_tcp_exchange FWD REV STREAMS LAST AT HOOK...
+fold_tcp_exchange() {
+	local fwd=$1 rev=$2 streams=$3 last=$4 at=$5 k
+
+	shift 5
+	for k in $(seq 0 "$last"); do
+		fp_sb_pcap_slice "$fwd" "$fwd.$k" $((k * streams)) "$streams"
+		fp_sb_pcap_slice "$rev" "$rev.$k" $((k * streams)) "$streams"
+		fold_ingress "$fwd.$k"
+		fold_egress "$rev.$k"
+		[ "$k" != "$at" ] || "$@"
+	done
+}
+
 # Replaces the flows of br-int with those on stdin (ovs-ofctl add-flows).
 fold_flows() {
 	fp_sb_set_flows br-int

@@ -47,7 +47,7 @@ mark_type=$((24 + 16 + 50 + 12))
 # Run off: folding off; exact and flowtable: folding on, with that
 # fold-ct-mode.
 fold_scenario() {
-	local run=$1 mode fwd rev exp inv mark k dir n_inv drops c
+	local run=$1 mode fwd rev exp inv mark dir n_inv drops c
 
 	case $run in
 	off) mode=off; FOLD_CT_MODE=exact ;;
@@ -87,16 +87,8 @@ fold_scenario() {
 		tcp-seq-back:$back > /dev/null ||
 		fp_die "cannot rewrite the expected out-of-window segments"
 
-	# Forward packet k from the remote VM, then the local VM's answer k.
-	for k in $(seq 0 $((packets - 2))); do
-		fp_sb_pcap_slice "$fwd" "$fwd.$k" $((k * streams)) $streams
-		fp_sb_pcap_slice "$rev" "$rev.$k" $((k * streams)) $streams
-		fold_ingress "$fwd.$k"
-		fold_egress "$rev.$k"
-		if [ "$k" = $data_k ]; then
-			fold_ingress "$inv" "$n_inv"
-		fi
-	done
+	fold_tcp_exchange "$fwd" "$rev" $streams $((packets - 2)) $data_k \
+		fold_ingress "$inv" "$n_inv"
 	# The PMD adds its coverage counts to the totals that
 	# coverage/read-counter reads about once a second. A last frame, from
 	# the tunnel and not IP (the inner Ethernet type made 0x88b5), is

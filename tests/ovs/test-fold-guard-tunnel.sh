@@ -38,8 +38,16 @@ packets=8      # SYN, 6 data segments, FIN; the FIN is never sent.
 data_k=4       # The data segment the invalid copies are made of.
 back=1073741824
 
+# Sends the invalid segments INV and, with folding on, keeps in DIR the
+# fold hits so far.
+# Usage: send_invalid INV MODE DIR
+send_invalid() {
+	fold_ingress "$1"
+	[ "$2" != on ] || fold_stat hits > "$3/hits-after-invalid"
+}
+
 fold_scenario() {
-	local mode=$1 fwd rev exp inv k dir
+	local mode=$1 fwd rev exp inv dir
 
 	fold_start "fold-guard-tunnel-$mode" "$mode"
 	fold_security_group
@@ -65,18 +73,8 @@ fold_scenario() {
 		tcp-seq-back:$back > /dev/null ||
 		fp_die "cannot rewrite the expected invalid segments"
 
-	# Forward packet k from the remote VM, then the local VM's answer k.
-	for k in $(seq 0 $((packets - 2))); do
-		fp_sb_pcap_slice "$fwd" "$fwd.$k" $((k * streams)) $streams
-		fp_sb_pcap_slice "$rev" "$rev.$k" $((k * streams)) $streams
-		fold_ingress "$fwd.$k"
-		fold_egress "$rev.$k"
-		if [ "$k" = $data_k ]; then
-			fold_ingress "$inv"
-			[ "$mode" != on ] ||
-				fold_stat hits > "$dir/hits-after-invalid"
-		fi
-	done
+	fold_tcp_exchange "$fwd" "$rev" $streams $((packets - 2)) $data_k \
+		send_invalid "$inv" "$mode" "$dir"
 	fold_save "$dir"
 }
 

@@ -550,19 +550,6 @@ fold_trace_start(struct dp_netdev_pmd_fold *f, const struct dp_packet *packet,
     t->overflow = false;
 }
 
-/* Returns true if a packet of stream 'flow_id' already went to the normal
- * pipeline in this batch: its later packets must follow it there, or they
- * would overtake it. */
-static bool
-fold_stream_missed(const uint32_t *ids, size_t n, uint32_t flow_id)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (ids[i] == flow_id) {
-            return true;
-        }
-    }
-    return false;
-}
 
 /* Records that an input batch of 'port_no' had something to fold ('busy'),
  * or not, in the port's slot 'quiet'. */
@@ -597,9 +584,12 @@ struct fold_burst {
     size_t n_batches;
     size_t n_hits;
 
-    /* Flow ids of the streams that went to the normal pipeline. */
+    /* Flow ids of the streams that went to the normal pipeline, and a
+     * one-word Bloom filter of them: bit (id % 64) of 'missed_bloom' is set
+     * for each id in 'missed_ids'. */
     uint32_t missed_ids[NETDEV_MAX_BURST];
     size_t n_missed;
+    uint64_t missed_bloom;
 
     struct fp_flowcache_entry *offer[NETDEV_MAX_BURST];  /* To offload. */
     size_t n_offer;
@@ -611,6 +601,36 @@ struct fold_burst {
     uint64_t negative_hits;
     uint64_t invalidations;
 };
+
+/* Records that a packet with 'key' went to the normal pipeline in 'b'. */
+static inline void
+fold_stream_miss(struct fold_burst *b, const struct fp_stream_key *key)
+{
+    uint32_t id = fp_stream_key_flow_id(key);
+
+    b->missed_ids[b->n_missed++] = id;
+    b->missed_bloom |= UINT64_C(1) << (id % 64);
+}
+
+/* Returns true if a packet of the stream of 'key' already went to the
+ * normal pipeline in 'b': its later packets must follow it there, or they
+ * would overtake it.  The Bloom filter answers most hits of a batch with
+ * misses; only an id whose bit is set is looked for. */
+static bool
+fold_stream_missed(const struct fold_burst *b, const struct fp_stream_key *key)
+{
+    uint32_t id = fp_stream_key_flow_id(key);
+
+    if (!(b->missed_bloom & (UINT64_C(1) << (id % 64)))) {
+        return false;
+    }
+    for (size_t i = 0; i < b->n_missed; i++) {
+        if (b->missed_ids[i] == id) {
+            return true;
+        }
+    }
+    return false;
+}
 
 /* Parses the packets of 'packets', received on 'port_no', and looks up the
  * parsed ones in the fold cache, into 'b'.  Returns false if no packet
@@ -727,8 +747,7 @@ fold_classify(struct dp_netdev_pmd_fold *f, struct dp_packet_batch *packets,
                     if (f->n_traces < ARRAY_SIZE(f->traces)) {
                         fold_trace_start(f, packet, key, b->hashes[i]);
                     }
-                    b->missed_ids[b->n_missed++] =
-                        fp_stream_key_flow_id(key);
+                    fold_stream_miss(b, key);
                     dp_packet_batch_refill(packets, packet, i);
                     continue;
                 }
@@ -747,9 +766,7 @@ fold_classify(struct dp_netdev_pmd_fold *f, struct dp_packet_batch *packets,
                 }
             }
             if (!chain->doomed
-                && !(b->n_missed
-                     && fold_stream_missed(b->missed_ids, b->n_missed,
-                                           fp_stream_key_flow_id(key)))) {
+                && !(b->n_missed && fold_stream_missed(b, key))) {
                 struct fold_batch *fb = chain->path->batch;
 
                 if (!fb) {
@@ -780,7 +797,7 @@ fold_classify(struct dp_netdev_pmd_fold *f, struct dp_packet_batch *packets,
             }
         }
         b->misses++;
-        b->missed_ids[b->n_missed++] = fp_stream_key_flow_id(key);
+        fold_stream_miss(b, key);
         if (f->n_traces < ARRAY_SIZE(f->traces)
             && fp_flowcache_admit(f->cache, b->hashes[i])) {
             fold_trace_start(f, packet, key, b->hashes[i]);
@@ -844,6 +861,7 @@ dp_netdev_fold_input(struct dp_netdev_pmd_thread *pmd,
 
     memset(b.not_parsed, 0, sizeof b.not_parsed);
     b.n_batches = b.n_hits = b.n_missed = b.n_offer = b.doomed.n = 0;
+    b.missed_bloom = 0;
     b.misses = b.negative_hits = b.invalidations = 0;
     fold_classify(f, packets, port_no, now, &b);
 

@@ -134,10 +134,13 @@ fold_offload_probe(void)
  * reads and writes the handle through fold_ct_hw from any thread.  The
  * offload thread creates and destroys records; 'conns' changes under
  * 'mutex'; a record is freed after an RCU grace period, so that a thread
- * still judging a packet of the connection can use it. */
+ * still judging a packet of the connection can use it.  The record holds
+ * the connection it is attached to, and syncs and detaches through that
+ * pointer: a later connection with the same tuple is another one. */
 struct fold_offload_conn {
     struct hmap_node node;          /* In 'conns'. */
     struct conntrack *ct;
+    struct conn *conn;              /* Held while attached. */
     struct ct_dpif_tuple tuple;     /* The original direction. */
     uint16_t zone;
     int n_rules;                    /* Rules that use the handle. */
@@ -304,7 +307,7 @@ fold_ct_get(struct fold_offload *fo, char *why, size_t whylen)
             }
         }
         /* The other direction's sender may be known now. */
-        if (!conntrack_offload_tcp_sync(c->ct, &c->tuple, c->zone, c)) {
+        if (!conntrack_offload_tcp_sync(c->conn, c)) {
             snprintf(why, whylen, "the connection was replaced");
             return NULL;
         }
@@ -319,8 +322,9 @@ fold_ct_get(struct fold_offload *fo, char *why, size_t whylen)
     c->original = original;
     c->port_id = fo->port_id;
     ovs_mutex_init(&c->lock);
-    if (!conntrack_offload_tcp_attach(c->ct, &c->tuple, c->zone, &fold_ct_hw,
-                                      c, &st)) {
+    c->conn = conntrack_offload_tcp_attach(c->ct, &c->tuple, c->zone,
+                                           &fold_ct_hw, c, &st);
+    if (!c->conn) {
         snprintf(why, whylen, "the connection is gone, or is tracked by "
                  "another handle");
         fold_ct_free(c);
@@ -331,7 +335,7 @@ fold_ct_get(struct fold_offload *fo, char *why, size_t whylen)
     if (!h) {
         snprintf(why, whylen, "cannot create the connection's CONNTRACK "
                  "handle: %s", text);
-        conntrack_offload_tcp_detach(c->ct, &c->tuple, c->zone, c);
+        conntrack_offload_tcp_detach(c->conn, c);
         ovsrcu_postpone(fold_ct_free, c);
         return NULL;
     }
@@ -343,7 +347,7 @@ fold_ct_get(struct fold_offload *fo, char *why, size_t whylen)
     hmap_insert(&conns, &c->node, hash);
     ovs_mutex_unlock(&mutex);
     /* What software saw between the attach and the handle. */
-    conntrack_offload_tcp_sync(c->ct, &c->tuple, c->zone, c);
+    conntrack_offload_tcp_sync(c->conn, c);
     return c;
 }
 
@@ -360,7 +364,8 @@ fold_ct_put(struct fold_offload_conn *c)
     if (!c || --c->n_rules > 0) {
         return;
     }
-    conntrack_offload_tcp_detach(c->ct, &c->tuple, c->zone, c);
+    conntrack_offload_tcp_detach(c->conn, c);
+    c->conn = NULL;
     ovs_mutex_lock(&c->lock);
     h = c->handle;
     c->handle = NULL;

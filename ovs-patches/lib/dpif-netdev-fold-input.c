@@ -506,8 +506,16 @@ fold_execute(struct dp_netdev_pmd_thread *pmd, struct fold_batch *b,
                 && fold_vxlan_strip(batch, port_no)) {
                 b->stripped = true;
             } else if (!dp_netdev_pop_tunnel(pmd, batch, port_no)) {
+                /* The tunnel port is gone: the tnl_pop drops the packets,
+                 * as the normal pipeline's does, and the path is stale,
+                 * so that the streams' next packets take the normal
+                 * pipeline, which sees the port if it comes back. */
                 COVERAGE_ADD(datapath_fold_drop_invalid_tnl_port,
                              dp_packet_batch_size(batch));
+                b->path->stale = true;
+                for (size_t j = 0; j < dp_packet_batch_size(batch); j++) {
+                    fold_doom(doomed, b->chains[j]);
+                }
                 dp_packet_delete_batch(batch, true);
                 break;
             }

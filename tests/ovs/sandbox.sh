@@ -591,12 +591,15 @@ fp_sb_vm_start() {
 
 # Starts testpmd as a VM whose NIC is an SR-IOV VF of the test e-switch
 # (tests/eswitch): net_af_packet on the VF's far end, a veth made by
-# fp_sb_add_eswitch_port. It receives and drops (rxonly); its counters are
-# read with fp_sb_vm_stat as for other VMs.
-# Usage: fp_sb_vf_vm_start VM PORT
+# fp_sb_add_eswitch_port. It receives and drops (rxonly), or with
+# --capture FILE writes what it receives to FILE (as fp_sb_vm_start; stop
+# the VM to flush it); its counters are read with fp_sb_vm_stat as for
+# other VMs.
+# Usage: fp_sb_vf_vm_start VM PORT [--capture FILE]
 fp_sb_vf_vm_start() {
-	local vm=$1 port=$2 iface prefix
+	local vm=$1 port=$2 iface prefix mode=rxonly pcap=
 
+	[ "${3:-}" != --capture ] || { mode=io; pcap="net_pcap_$vm,tx_pcap=$4"; }
 	iface=$(fp_sb_vsctl get Interface "$port" external_ids:fp-vf | tr -d '"')
 	[ -n "$iface" ] || fp_die "$port is not an e-switch representor"
 	prefix=$FP_SB_PREFIX-$vm
@@ -604,7 +607,8 @@ fp_sb_vf_vm_start() {
 		--lcores="0@$FP_SB_HOST_CORE,1@$FP_SB_HOST_CORE" \
 		--file-prefix="$prefix" --no-pci --single-file-segments \
 		-m "$FP_SB_VM_MEM" --vdev="net_af_packet0,iface=$iface" \
-		-- --forward-mode=rxonly --nb-cores=1 --total-num-mbufs=8192 \
+		${pcap:+--vdev=$pcap} \
+		-- --forward-mode=$mode --nb-cores=1 --total-num-mbufs=8192 \
 		--stats-period=86400 > "$FP_SB_DIR/$vm.log" 2>&1 &
 	FP_SB_VM_PID[$vm]=$!
 	FP_SB_VM_PREFIX[$vm]=$prefix

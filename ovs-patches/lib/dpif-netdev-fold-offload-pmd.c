@@ -399,6 +399,7 @@ fold_offload_consider(struct dp_netdev_pmd_thread *pmd,
         return;
     }
     chain->offload = fo;
+    chain->offload_check = now + FOLD_OFFLOAD_CHECK_MS;
     ovs_list_push_back(&f->offloaded, &chain->offload_node);
     fold_count(&f->stats.offload_offered, 1);
     fold_count(&f->stats.offload_now, 1);
@@ -475,17 +476,27 @@ fold_offload_account(struct dp_netdev_pmd_thread *pmd,
     atomic_read_relaxed(&chain->offload->ct_hw, &ct_hw);
 
     for (int i = 0; i < path->n_elems; i++) {
+        struct conntrack *ct = dp_netdev_pmd_conntrack(pmd);
         const struct fold_elem *e = &path->elems[i];
         const struct fold_guard *g;
         struct ct_dpif_tuple t;
+        bool live;
 
         if (!e->guarded) {
             continue;
         }
         g = &chain->guards[e->guard_idx];
-        fold_guard_tuple(g, &t);
-        if (!conntrack_offload_refresh(dp_netdev_pmd_conntrack(pmd), &t,
-                                       g->ct_zone, n > 0, !ct_hw, now_ms)) {
+        if (g->ct.conn) {
+            /* The connection the chain holds: no lookup, and no lock
+             * unless the NIC forwarded packets. */
+            live = conntrack_offload_refresh_conn(ct, g->ct.conn, n > 0,
+                                                  !ct_hw, now_ms);
+        } else {
+            fold_guard_tuple(g, &t);
+            live = conntrack_offload_refresh(ct, &t, g->ct_zone, n > 0,
+                                             !ct_hw, now_ms);
+        }
+        if (!live) {
             ok = false;
         }
     }
@@ -545,13 +556,26 @@ void
 fold_offload_check(struct dp_netdev_pmd_thread *pmd)
 {
     struct dp_netdev_pmd_fold *f = pmd->fold;
-    struct fold_chain *chain;
     uint32_t now = fold_now_ms(pmd);
 
-    LIST_FOR_EACH_SAFE (chain, offload_node, &f->offloaded) {
+    /* A chain joins 'offloaded' at the back, with its first check
+     * FOLD_OFFLOAD_CHECK_MS away, and goes back there after each check:
+     * the front is the chain checked next. */
+    for (int n = 0; n < FOLD_OFFLOAD_CHECK_BUDGET
+                    && !ovs_list_is_empty(&f->offloaded); n++) {
+        struct fold_chain *chain = CONTAINER_OF(ovs_list_front(&f->offloaded),
+                                                struct fold_chain,
+                                                offload_node);
         struct fold_offload *fo = chain->offload;
         bool aged, remove = false;
         int state;
+
+        if ((int32_t) (now - chain->offload_check) < 0) {
+            break;
+        }
+        chain->offload_check = now + FOLD_OFFLOAD_CHECK_MS;
+        ovs_list_remove(&chain->offload_node);
+        ovs_list_push_back(&f->offloaded, &chain->offload_node);
 
         atomic_read_explicit(&fo->state, &state, memory_order_acquire);
         atomic_read_relaxed(&fo->aged, &aged);

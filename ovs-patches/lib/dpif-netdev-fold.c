@@ -568,13 +568,12 @@ dp_netdev_fold_pmd_periodic(struct dp_netdev_pmd_thread *pmd)
             fold_offload_detach(f, chain);
         }
     }
-    if ((!ovs_list_is_empty(&f->offloaded)
-         || !ovs_list_is_empty(&f->draining))
-        && pmd->ctx.now >= f->offload_next_check) {
-        f->offload_next_check = pmd->ctx.now + FOLD_OFFLOAD_CHECK_US;
-        if (f->cache) {
-            fold_offload_check(pmd);
-        }
+    if (f->cache && !ovs_list_is_empty(&f->offloaded)) {
+        fold_offload_check(pmd);
+    }
+    if (!ovs_list_is_empty(&f->draining)
+        && pmd->ctx.now >= f->offload_next_drain) {
+        f->offload_next_drain = pmd->ctx.now + FOLD_OFFLOAD_DRAIN_US;
         fold_offload_drain_run(pmd, false);
     }
     if (f->cache) {

@@ -77,9 +77,16 @@
 /* UDP port that marks VXLAN to the parser (IANA's). */
 #define FOLD_VXLAN_PORT 4789
 
-/* How often a PMD checks its offloaded chains: that their megaflows and
- * connections are still there, and what the NIC forwarded for them. */
-#define FOLD_OFFLOAD_CHECK_US 10000
+/* How often a PMD checks an offloaded chain: that its megaflows and
+ * connections are still there, and what the NIC forwarded for it.  Each
+ * periodic call checks at most FOLD_OFFLOAD_CHECK_BUDGET chains whose time
+ * has come, so that the upkeep of many rules is spread over many calls:
+ * with more chains than the budget allows in FOLD_OFFLOAD_CHECK_MS, each
+ * is checked less often. */
+#define FOLD_OFFLOAD_CHECK_MS 10
+#define FOLD_OFFLOAD_CHECK_BUDGET 32
+/* How often a PMD accounts the last packets of destroyed rules. */
+#define FOLD_OFFLOAD_DRAIN_US 10000
 /* A stream whose rule could not be created for now is offered again after
  * this long. */
 #define FOLD_OFFLOAD_RETRY_MS 1000
@@ -192,6 +199,8 @@ struct fold_chain {
     uint8_t tcp_passes;           /* Bit i: pass i sees a TCP header. */
     uint32_t size;                /* Bytes allocated for the chain. */
     uint32_t created;             /* Clock (ms) when learnt. */
+    uint32_t offload_check;       /* Clock (ms) of its next check, while
+                                   * in 'offloaded'. */
     struct fold_path *path;       /* NULL if n_elems == 0. */
     struct fp_flowcache_entry *entry;
     /* Per pass, the TCP flag class of the stream's key (see fp_pkt.h), for
@@ -306,8 +315,9 @@ struct dp_netdev_pmd_fold {
 
     struct fold_quiet_port quiet[FOLD_QUIET_PORTS];
 
-    /* Offload: chains offered to the NIC (see 'struct fold_chain'), and the
-     * policy, read at each periodic call. */
+    /* Offload: chains offered to the NIC (see 'struct fold_chain'), in the
+     * order of their next checks, and the policy, read at each periodic
+     * call. */
     struct ovs_list offloaded;
     struct ovs_list draining;       /* Contains "struct fold_drain"s. */
     bool offload_on;
@@ -315,7 +325,7 @@ struct dp_netdev_pmd_fold {
 
     /* fold-ct-mode=flowtable, read at each periodic call. */
     bool ct_flowtable;
-    long long int offload_next_check;   /* pmd->ctx.now, in us. */
+    long long int offload_next_drain;   /* pmd->ctx.now, in us. */
 
     struct fold_stats stats;
 
@@ -504,7 +514,8 @@ void fold_offload_drain(struct dp_netdev_pmd_fold *f,
  * accounted or not. */
 void fold_offload_drain_run(struct dp_netdev_pmd_thread *pmd, bool all);
 
-/* Checks the offloaded chains of 'pmd': a chain whose megaflows changed,
+/* Checks the offloaded chains of 'pmd' whose time has come, at most
+ * FOLD_OFFLOAD_CHECK_BUDGET of them: a chain whose megaflows changed,
  * whose connection is gone or whose rule aged is removed, with its rule;
  * what the NIC forwarded is added to the megaflows. */
 void fold_offload_check(struct dp_netdev_pmd_thread *pmd);

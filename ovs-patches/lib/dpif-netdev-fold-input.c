@@ -512,7 +512,7 @@ fold_execute(struct dp_netdev_pmd_thread *pmd, struct fold_batch *b,
                  * pipeline, which sees the port if it comes back. */
                 COVERAGE_ADD(datapath_fold_drop_invalid_tnl_port,
                              dp_packet_batch_size(batch));
-                b->path->stale = true;
+                fold_path_set_stale(pmd->fold, b->path);
                 for (size_t j = 0; j < dp_packet_batch_size(batch); j++) {
                     fold_doom(doomed, b->chains[j]);
                 }

@@ -463,6 +463,7 @@ static bool
 fold_offload_account(struct dp_netdev_pmd_thread *pmd,
                      struct fold_chain *chain)
 {
+    struct conntrack *ct = dp_netdev_pmd_conntrack(pmd);
     const struct fold_path *path = chain->path;
     long long now_ms = pmd->ctx.now / 1000;
     uint64_t n;
@@ -476,7 +477,6 @@ fold_offload_account(struct dp_netdev_pmd_thread *pmd,
     atomic_read_relaxed(&chain->offload->ct_hw, &ct_hw);
 
     for (int i = 0; i < path->n_elems; i++) {
-        struct conntrack *ct = dp_netdev_pmd_conntrack(pmd);
         const struct fold_elem *e = &path->elems[i];
         const struct fold_guard *g;
         struct ct_dpif_tuple t;

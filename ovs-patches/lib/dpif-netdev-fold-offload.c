@@ -283,8 +283,12 @@ fold_ct_get(struct fold_offload *fo, char *why, size_t whylen)
     int err;
 
     HMAP_FOR_EACH_WITH_HASH (c, node, hash, &conns) {
+        /* A record of a connection that died stays until its last rule
+         * goes; a new connection with its tuple gets a record of its
+         * own. */
         if (c->ct == fo->ct && c->zone == fo->ct_zone
-            && !memcmp(&c->tuple, &fo->ct_tuple, sizeof c->tuple)) {
+            && !memcmp(&c->tuple, &fo->ct_tuple, sizeof c->tuple)
+            && conntrack_conn_is_live(c->conn, time_msec())) {
             break;
         }
     }

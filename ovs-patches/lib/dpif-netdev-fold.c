@@ -319,6 +319,17 @@ fold_value_free(void *value, void *f)
     fold_chain_free(f, value);
 }
 
+/* Marks 'path' stale, for good: no new chain shares it. */
+void
+fold_path_set_stale(struct dp_netdev_pmd_fold *f, struct fold_path *path)
+{
+    path->stale = true;
+    if (path->interned) {
+        hmap_remove(&f->paths, &path->node);
+        path->interned = false;
+    }
+}
+
 /* Returns true if every megaflow of 'path' is alive and still has the
  * actions learnt.  Compares the bytes, not the pointers: a pointer could
  * have been freed and reused for other actions.  Once a path is found
@@ -346,11 +357,7 @@ fold_path_valid(struct dp_netdev_pmd_fold *f, struct fold_path *path)
     return true;
 
 stale:
-    path->stale = true;
-    if (path->interned) {
-        hmap_remove(&f->paths, &path->node);
-        path->interned = false;
-    }
+    fold_path_set_stale(f, path);
     return false;
 }
 

@@ -485,6 +485,10 @@ fold_guard_holds(const struct fold_guard *g, const struct dp_packet *packet)
 /* Drops a chain's reference to 'path', and frees it with the last one. */
 void fold_path_unref(struct dp_netdev_pmd_fold *f, struct fold_path *path);
 
+/* Marks 'path' stale, for good: no new chain shares it. */
+void fold_path_set_stale(struct dp_netdev_pmd_fold *f,
+                         struct fold_path *path);
+
 /* Returns true if every megaflow of 'path' is alive with the actions learnt;
  * marks 'path' stale, for good, otherwise. */
 bool fold_path_valid(struct dp_netdev_pmd_fold *f, struct fold_path *path);

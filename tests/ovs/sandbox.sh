@@ -278,18 +278,29 @@ fp_sb_attach() {
 fp_sb_kill_pid() {
 	local pid=$1 i
 
-	[ -n "$pid" ] && kill -0 "$pid" 2> /dev/null || return 0
+	[ -n "$pid" ] && fp_pid_alive "$pid" || return 0
 	kill -TERM "$pid" 2> /dev/null
 	for i in $(seq 100); do
-		kill -0 "$pid" 2> /dev/null || return 0
+		fp_pid_alive "$pid" || return 0
 		sleep 0.1
 	done
 	echo "sandbox: pid $pid ignored SIGTERM; killing it" >&2
 	kill -KILL "$pid" 2> /dev/null
 	for i in $(seq 50); do
-		kill -0 "$pid" 2> /dev/null || return 0
+		fp_pid_alive "$pid" || return 0
 		sleep 0.1
 	done
+}
+
+# True while PID runs. A detached daemon that has exited is a zombie until
+# its new parent (init) reaps it, which can take seconds on a busy machine:
+# that counts as gone.
+fp_pid_alive() {
+	local state
+
+	kill -0 "$1" 2> /dev/null || return 1
+	state=$(awk '{ print $3 }' "/proc/$1/stat" 2> /dev/null)
+	[ -n "$state" ] && [ "$state" != Z ]
 }
 
 fp_sb_teardown() {
@@ -315,7 +326,7 @@ fp_sb_teardown() {
 
 	# Graceful first, so vswitchd closes its DPDK ports; then by PID.
 	pid=$(cat "$FP_SB_DIR/ovs-vswitchd.pid" 2> /dev/null)
-	if [ -n "$pid" ] && kill -0 "$pid" 2> /dev/null; then
+	if [ -n "$pid" ] && fp_pid_alive "$pid"; then
 		timeout 20 "$FP_SB_APPCTL" -t "$FP_SB_DIR/ovs-vswitchd.ctl" \
 			exit > /dev/null 2>&1
 		fp_sb_kill_pid "$pid"

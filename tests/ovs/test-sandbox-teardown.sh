@@ -38,15 +38,20 @@ child() {
 export -f child
 export FP_TOOLS_DIR=$FP_SB_TOOLS
 
+pid_gone() {
+	! fp_pid_alive "$1"
+}
+
 check_gone() {
 	local what=$1 pid
 
 	# shellcheck disable=SC1090
 	. "$state"
 	[ "$up" = 1 ] || fp_die "$what: the sandbox never came up"
+	# Gone means not running: an exited daemon may stay a zombie until
+	# init reaps it (fp_pid_alive).
 	for pid in $pids; do
-		fp_check "$what: pid $pid is gone" \
-			sh -c "! kill -0 $pid 2> /dev/null"
+		fp_check "$what: pid $pid is gone" pid_gone "$pid"
 	done
 	fp_check "$what: namespace $ns is gone" \
 		sh -c "! ip netns list | grep -qw '$ns'"

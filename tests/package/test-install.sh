@@ -79,8 +79,15 @@ machine_state() {
 		md5sum | cut -c1-12)"
 	echo "/var/run/openvswitch: $(ls -la --time-style=+%s /var/run/openvswitch 2>&1 |
 		md5sum | cut -c1-12)"
+	# ovs-ctl start loads openvswitch.ko, and may unload the bridge
+	# module (ovs-kmod-ctl).
+	echo "kernel modules: openvswitch=$(module_state openvswitch) bridge=$(module_state bridge)"
 	echo "our files: $(ls -d /dev/hugepages/"$FP_SB_PREFIX"* \
 		/var/run/dpdk/"$FP_SB_PREFIX"* 2> /dev/null | wc -l)"
+}
+
+module_state() {
+	[ -d "/sys/module/$1" ] && echo loaded || echo absent
 }
 
 alt_query() {
@@ -215,8 +222,19 @@ teardown() {
 	[ -z "$FP_SB_NS" ] || ip netns del "$FP_SB_NS" 2> /dev/null
 	rm -rf /dev/hugepages/"$FP_SB_PREFIX"* /var/run/dpdk/"$FP_SB_PREFIX"*
 
-	# The package and the alternative, as they were.
+	# The package and the alternative, as they were; the kernel modules
+	# ovs-ctl loaded or unloaded.
 	restore_package
+	if [ "$ovs_module_before" = absent ] &&
+			[ "$(module_state openvswitch)" = loaded ]; then
+		fp_log "unloading openvswitch.ko, which ovs-ctl loaded"
+		rmmod openvswitch
+	fi
+	if [ "$bridge_module_before" = loaded ] &&
+			[ "$(module_state bridge)" = absent ]; then
+		fp_log "loading bridge.ko again, which ovs-ctl unloaded"
+		modprobe bridge
+	fi
 	fp_log "machine state after the test:"
 	machine_state | tee "$state_dir/after" | sed 's/^/  /'
 	if ! diff -u "$state_dir/before" "$state_dir/after"; then
@@ -277,6 +295,8 @@ machine_state > "$state_dir/before"
 fp_log "machine state before the test:"
 sed 's/^/  /' "$state_dir/before"
 alt_mode_before=$(alt_query Status)
+ovs_module_before=$(module_state openvswitch)
+bridge_module_before=$(module_state bridge)
 alt_value_before=$(alt_query Value)
 pkg_before=absent
 if dpkg-query -W -f='${Status}' $PKG 2> /dev/null | grep -q 'install ok installed'; then

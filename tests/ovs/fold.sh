@@ -95,12 +95,16 @@ fold_ingress() {
 	n=${2:-$(fp_sb_pcap_frames "$pcap")}
 	# Acknowledged chunks: paced frames overflowed the uplink's socket
 	# ring when a CPU hog kept the PMD off its core (vm0 got 368 of 384).
-	# Not where a NIC forwards streams (FOLD_INGRESS_PACED=1): the frames
-	# it forwards never reach dpdk0's counters.
-	if [ "${FOLD_INGRESS_PACED:-0}" = 1 ]; then
-		fp_sb_inject dpdk0 "$pcap" > /dev/null
-	else
+	# Where a NIC forwards streams (FOLD_INGRESS_ACK=vm), the frames it
+	# forwards never reach dpdk0's counters: vm0's count acknowledges
+	# each chunk instead, if vm0 must receive every frame (under a hog,
+	# paced frames lost 356 of 768 there).
+	if [ "${FOLD_INGRESS_ACK:-port}" = port ]; then
 		fp_sb_inject_acked dpdk0 "$pcap" > /dev/null
+	elif [ "$n" = "$(fp_sb_pcap_frames "$pcap")" ]; then
+		fp_sb_inject_acked dpdk0 "$pcap" 16 vm0 > /dev/null
+	else
+		fp_sb_inject dpdk0 "$pcap" > /dev/null
 	fi
 	FOLD_VM_RX=$((FOLD_VM_RX + n))
 	fp_sb_wait_vm_rx vm0 "$FOLD_VM_RX" 30

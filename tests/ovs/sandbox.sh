@@ -155,6 +155,19 @@ fp_sb_on_exit() {
 # ---------------------------------------------------------------------------
 # Life cycle.
 
+# Points the sandbox at Debian's installed Open vSwitch programs and
+# schema, with VSWITCHD as its ovs-vswitchd.
+# Usage: fp_sb_debian_tools VSWITCHD
+fp_sb_debian_tools() {
+	FP_SB_VSWITCHD=$1
+	FP_SB_OVSDB_SERVER=/usr/sbin/ovsdb-server
+	FP_SB_OVSDB_TOOL=/usr/bin/ovsdb-tool
+	FP_SB_VSCTL=/usr/bin/ovs-vsctl
+	FP_SB_APPCTL=/usr/bin/ovs-appctl
+	FP_SB_OFCTL=/usr/bin/ovs-ofctl
+	FP_SB_SCHEMA=/usr/share/openvswitch/vswitch.ovsschema
+}
+
 # Starts ovsdb-server and ovs-vswitchd with DPDK initialised, in a fresh
 # namespace and run directory.
 # Usage: fp_sb_start NAME [--stock]
@@ -176,13 +189,7 @@ fp_sb_start() {
 		;;
 	stock|--stock)
 		FP_SB_FLAVOR=stock
-		FP_SB_VSWITCHD=$FP_STOCK_VSWITCHD
-		FP_SB_OVSDB_SERVER=/usr/sbin/ovsdb-server
-		FP_SB_OVSDB_TOOL=/usr/bin/ovsdb-tool
-		FP_SB_VSCTL=/usr/bin/ovs-vsctl
-		FP_SB_APPCTL=/usr/bin/ovs-appctl
-		FP_SB_OFCTL=/usr/bin/ovs-ofctl
-		FP_SB_SCHEMA=/usr/share/openvswitch/vswitch.ovsschema
+		fp_sb_debian_tools "$FP_STOCK_VSWITCHD"
 		;;
 	*)
 		fp_die "fp_sb_start: unknown flavor '$flavor' (patched or --stock)"
@@ -483,19 +490,31 @@ fp_sb_inject() {
 # with a busy process (a VM's vCPU, a CPU hog) is off the core for several
 # milliseconds at a time, and frames paced over that long overflow the ring.
 # For tests that check delivery, not a rate; a port that misses a frame
-# makes the wait time out with the port's counts.
-# Usage: fp_sb_inject_acked PORT PCAP [CHUNK]
+# makes the wait time out with the port's counts. With VM, each chunk is
+# acknowledged by the VM's receive count instead: for frames that a NIC
+# forwards to the VM without the port counting them, every one of which
+# must reach the VM.
+# Usage: fp_sb_inject_acked PORT PCAP [CHUNK [VM]]
 fp_sb_inject_acked() {
-	local port=$1 pcap=$2 chunk=${3:-16} n i end base part
+	local port=$1 pcap=$2 chunk=${3:-16} vm=${4:-} n i end base part
 
 	n=$(fp_sb_pcap_frames "$pcap") || fp_die "cannot read $pcap"
-	base=$(fp_sb_iface_stat "$port" rx_packets) ||
-		fp_die "cannot read $port's counters"
+	if [ -n "$vm" ]; then
+		base=$(fp_sb_vm_stat "$vm" ipackets)
+	else
+		base=$(fp_sb_iface_stat "$port" rx_packets)
+	fi || fp_die "cannot read the counters of ${vm:-$port}"
 	part=$FP_SB_DIR/inject-chunk.pcap
 	for ((i = 0; i < n; i += chunk)); do
 		end=$((i + chunk < n ? i + chunk : n))
 		fp_sb_pcap_slice "$pcap" "$part" $i $chunk
 		fp_sb_inject "$port" "$part" $chunk > /dev/null
+		if [ -n "$vm" ]; then
+			fp_wait_for 30 "$vm to receive frames $i to $((end - 1))" \
+				fp_sb_vm_rx_at_least "$vm" $((base + end)) ||
+				fp_die "$vm received $(( $(fp_sb_vm_stat "$vm" ipackets) - base )) of the first $end frames of $pcap sent into $port"
+			continue
+		fi
 		fp_wait_for 30 "$port to receive frames $i to $((end - 1))" \
 			fp_sb_port_rx_at_least "$port" $((base + end)) ||
 			fp_die "$port received $(( $(fp_sb_iface_stat "$port" rx_packets) - base )) of the first $end frames of $pcap (rx_missed_errors: $(fp_sb_vsctl get Interface "$port" statistics:rx_missed_errors 2> /dev/null))"

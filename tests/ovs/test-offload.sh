@@ -35,8 +35,9 @@
 . "$(dirname "$0")/fold.sh"
 
 # The e-switch forwards offloaded frames: dpdk0 never counts them, so
-# fold_ingress cannot wait for it to (see fold_ingress).
-FOLD_INGRESS_PACED=1
+# fold_ingress waits for vm0 to count each chunk instead (see
+# fold_ingress).
+FOLD_INGRESS_ACK=vm
 
 streams=8
 packets=120

@@ -138,13 +138,7 @@ sandbox_init() {
 	FP_SB_FLAVOR=installed
 	FP_SB_DIR=$(mktemp -d /tmp/fppkg.XXXXXX)
 	FP_SB_LOGDIR=${FP_SB_LOGDIR:-$FP_BUILD/meson-logs/package}
-	FP_SB_VSWITCHD=/usr/sbin/ovs-vswitchd
-	FP_SB_OVSDB_SERVER=/usr/sbin/ovsdb-server
-	FP_SB_OVSDB_TOOL=/usr/bin/ovsdb-tool
-	FP_SB_VSCTL=/usr/bin/ovs-vsctl
-	FP_SB_APPCTL=/usr/bin/ovs-appctl
-	FP_SB_OFCTL=/usr/bin/ovs-ofctl
-	FP_SB_SCHEMA=/usr/share/openvswitch/vswitch.ovsschema
+	fp_sb_debian_tools /usr/sbin/ovs-vswitchd
 	export OVS_RUNDIR=$FP_SB_DIR OVS_LOGDIR=$FP_SB_DIR OVS_DBDIR=$FP_SB_DIR
 	export OVS_SYSCONFDIR=$FP_SB_DIR
 	# ovs-ctl keeps the system ID in $OVS_SYSCONFDIR/openvswitch.

@@ -19,8 +19,8 @@
 #define FP_FC_DOOR_MIN 8192          /* Fewest counters per sketch. */
 #define FP_FC_DOOR_PER 8             /* Counters per entry, per sketch. */
 
-_Static_assert(sizeof(struct fp_flowcache_entry) == 192,
-	       "an entry is three cache lines");
+_Static_assert(sizeof(struct fp_flowcache_entry) == 128,
+	       "an entry is two cache lines");
 
 /* Eight ways: signature (0 when free) and entry index. */
 struct fp_fc_bucket {
@@ -54,7 +54,6 @@ struct fp_flowcache {
 	uint32_t door_shift;       /* 32 - log2(counters), for counter 2. */
 	uint32_t door_window;
 	uint32_t door_calls;
-	bool wide;                 /* Keys compared with AVX2. */
 	struct fp_flowcache_stats stats;
 };
 
@@ -140,9 +139,6 @@ fp_flowcache_create(const struct fp_flowcache_params *params)
 		return NULL;
 	}
 	fc->rand_state = 0x2545f491;
-#if defined(RTE_ARCH_X86)
-	fc->wide = __builtin_cpu_supports("avx2");
-#endif
 	fc->stats.capacity = params->capacity;
 	return fc;
 }
@@ -362,69 +358,17 @@ fp_fc_free_way(struct fp_flowcache *fc, uint32_t hash,
 	fp_fc_count(&fc->stats.evicted, 1);
 }
 
-#if defined(RTE_ARCH_X86)
-/* fp_stream_key_equal() with 32-byte compares, for CPUs with AVX2. Keys
- * are 144 (VXLAN) or 80 (plain) bytes: whole 32-byte words, then a
- * 16-byte tail. */
-static inline __attribute__((target("avx2"))) bool
-fp_fc_key_equal_avx2(const struct fp_stream_key *a,
-		     const struct fp_stream_key *b)
-{
-	const __m256i_u *x = (const void *)a;
-	const __m256i_u *y = (const void *)b;
-	__m256i diff;
-	__m128i tail;
-
-	if (a->shape != b->shape)
-		return false;
-	diff = _mm256_or_si256(
-		_mm256_xor_si256(_mm256_loadu_si256(&x[0]),
-				 _mm256_loadu_si256(&y[0])),
-		_mm256_xor_si256(_mm256_loadu_si256(&x[1]),
-				 _mm256_loadu_si256(&y[1])));
-	if (a->shape == FP_PKT_SHAPE_VXLAN) {
-		diff = _mm256_or_si256(diff, _mm256_or_si256(
-			_mm256_xor_si256(_mm256_loadu_si256(&x[2]),
-					 _mm256_loadu_si256(&y[2])),
-			_mm256_xor_si256(_mm256_loadu_si256(&x[3]),
-					 _mm256_loadu_si256(&y[3]))));
-		tail = _mm_xor_si128(_mm_loadu_si128((const void *)&x[4]),
-				     _mm_loadu_si128((const void *)&y[4]));
-	} else {
-		tail = _mm_xor_si128(_mm_loadu_si128((const void *)&x[2]),
-				     _mm_loadu_si128((const void *)&y[2]));
-	}
-	diff = _mm256_or_si256(diff, _mm256_zextsi128_si256(tail));
-	return _mm256_testz_si256(diff, diff) != 0;
-}
-#endif
-
-/* Compares keys; 'wide' (a constant in each caller) selects the AVX2
- * compare. */
-static __rte_always_inline bool
-fp_fc_key_equal(const struct fp_stream_key *a, const struct fp_stream_key *b,
-		bool wide)
-{
-#if defined(RTE_ARCH_X86)
-	if (wide)
-		return fp_fc_key_equal_avx2(a, b);
-#else
-	RTE_SET_USED(wide);
-#endif
-	return fp_stream_key_equal(a, b);
-}
-
 /* Finds the entry of 'key' among the ways 'mask' of 'bucket'. */
 static __rte_always_inline struct fp_flowcache_entry *
-fp_fc_find_in(struct fp_flowcache *fc, const struct fp_stream_key *key,
+fp_fc_find_in(struct fp_flowcache *fc, const struct fp_stream_ckey *key,
 	      uint32_t hash, const struct fp_fc_bucket *bucket,
-	      unsigned int mask, bool wide)
+	      unsigned int mask)
 {
 	while (mask != 0) {
 		struct fp_flowcache_entry *e =
 			&fc->entries[bucket->idx[rte_bsf32(mask)]];
 
-		if (e->hash == hash && fp_fc_key_equal(&e->key, key, wide))
+		if (e->hash == hash && fp_stream_ckey_equal(&e->key, key))
 			return e;
 		mask &= mask - 1;
 	}
@@ -433,8 +377,8 @@ fp_fc_find_in(struct fp_flowcache *fc, const struct fp_stream_key *key,
 
 /* Finds the entry of 'key' in both its buckets, or returns NULL. */
 static __rte_always_inline struct fp_flowcache_entry *
-fp_fc_find(struct fp_flowcache *fc, const struct fp_stream_key *key,
-	   uint32_t hash, bool wide)
+fp_fc_find(struct fp_flowcache *fc, const struct fp_stream_ckey *key,
+	   uint32_t hash)
 {
 	uint16_t sig = fp_fc_sig(hash);
 	struct fp_flowcache_entry *e;
@@ -442,16 +386,17 @@ fp_fc_find(struct fp_flowcache *fc, const struct fp_stream_key *key,
 
 	fp_fc_buckets_of(fc, hash, &b1, &b2);
 	e = fp_fc_find_in(fc, key, hash, &fc->buckets[b1],
-			  fp_fc_match(&fc->buckets[b1], sig), wide);
+			  fp_fc_match(&fc->buckets[b1], sig));
 	if (e == NULL)
 		e = fp_fc_find_in(fc, key, hash, &fc->buckets[b2],
-				  fp_fc_match(&fc->buckets[b2], sig), wide);
+				  fp_fc_match(&fc->buckets[b2], sig));
 	return e;
 }
 
 struct fp_flowcache_entry *
-fp_flowcache_insert(struct fp_flowcache *fc, const struct fp_stream_key *key,
-		    uint32_t hash, void *value, uint32_t now)
+fp_flowcache_insert(struct fp_flowcache *fc,
+		    const struct fp_stream_ckey *key, uint32_t hash,
+		    void *value, uint32_t now)
 {
 	struct fp_flowcache_entry *e;
 	struct fp_fc_bucket *bucket;
@@ -462,7 +407,7 @@ fp_flowcache_insert(struct fp_flowcache *fc, const struct fp_stream_key *key,
 		rte_errno = EINVAL;
 		return NULL;
 	}
-	e = fp_fc_find(fc, key, hash, false);
+	e = fp_fc_find(fc, key, hash);
 	if (e != NULL) {
 		fp_fc_drop_value(fc, e);
 		e->value = value;
@@ -539,13 +484,12 @@ fp_flowcache_admit(struct fp_flowcache *fc, uint32_t hash)
 }
 
 /* The lookup, in three stages over the burst so that each stage's loads
- * were prefetched by the one before. 'wide' is a constant in each caller:
- * the AVX2 key compare, or the SSE2 one. */
-static __rte_always_inline unsigned int
-fp_fc_lookup_burst(struct fp_flowcache *fc,
-		   const struct fp_stream_key *const *keys,
-		   const uint32_t *hashes, unsigned int n, uint32_t now,
-		   struct fp_flowcache_entry **entries, bool wide)
+ * were prefetched by the one before. */
+unsigned int
+fp_flowcache_lookup_burst(struct fp_flowcache *fc,
+			  const struct fp_stream_ckey *const *keys,
+			  const uint32_t *hashes, unsigned int n, uint32_t now,
+			  struct fp_flowcache_entry **entries)
 {
 	uint32_t b1[FP_FLOWCACHE_BURST_MAX];
 	uint32_t b2[FP_FLOWCACHE_BURST_MAX];
@@ -562,7 +506,7 @@ fp_fc_lookup_burst(struct fp_flowcache *fc,
 		rte_prefetch0(&fc->buckets[b2[i]]);
 	}
 
-	/* Stage 2: signatures; the first candidate entry's lines follow.
+	/* Stage 2: signatures; the first candidate entry's two lines follow.
 	 * The second bucket is only looked at when the first has no
 	 * candidate, which is what most hits need. */
 	for (i = 0; i < n; i++) {
@@ -579,7 +523,6 @@ fp_fc_lookup_burst(struct fp_flowcache *fc,
 			e = &fc->entries[bucket->idx[rte_bsf32(mask)]];
 			rte_prefetch0(e);
 			rte_prefetch0((const char *)e + RTE_CACHE_LINE_SIZE);
-			rte_prefetch0((const char *)e + 2 * RTE_CACHE_LINE_SIZE);
 		}
 		cand[i] = e;
 	}
@@ -591,10 +534,13 @@ fp_fc_lookup_burst(struct fp_flowcache *fc,
 		struct fp_flowcache_entry *e = cand[i];
 
 		if (e != NULL && (e->hash != hashes[i] ||
-				  !fp_fc_key_equal(&e->key, keys[i], wide)))
-			e = fp_fc_find(fc, keys[i], hashes[i], wide);
+				  !fp_stream_ckey_equal(&e->key, keys[i])))
+			e = fp_fc_find(fc, keys[i], hashes[i]);
 		entries[i] = e;
 		if (e != NULL) {
+			/* The host reads its value next: on its way while the
+			 * rest of the burst is looked up. */
+			rte_prefetch0(e->value);
 			e->hits++;
 			e->last_used = now;
 			hits++;
@@ -603,31 +549,6 @@ fp_fc_lookup_burst(struct fp_flowcache *fc,
 	fp_fc_count(&fc->stats.lookups, n);
 	fp_fc_count(&fc->stats.hits, hits);
 	return hits;
-}
-
-#if defined(RTE_ARCH_X86)
-static __attribute__((target("avx2"))) unsigned int
-fp_fc_lookup_burst_avx2(struct fp_flowcache *fc,
-			const struct fp_stream_key *const *keys,
-			const uint32_t *hashes, unsigned int n, uint32_t now,
-			struct fp_flowcache_entry **entries)
-{
-	return fp_fc_lookup_burst(fc, keys, hashes, n, now, entries, true);
-}
-#endif
-
-unsigned int
-fp_flowcache_lookup_burst(struct fp_flowcache *fc,
-			  const struct fp_stream_key *const *keys,
-			  const uint32_t *hashes, unsigned int n, uint32_t now,
-			  struct fp_flowcache_entry **entries)
-{
-#if defined(RTE_ARCH_X86)
-	if (fc->wide)
-		return fp_fc_lookup_burst_avx2(fc, keys, hashes, n, now,
-					       entries);
-#endif
-	return fp_fc_lookup_burst(fc, keys, hashes, n, now, entries, false);
 }
 
 unsigned int

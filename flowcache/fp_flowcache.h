@@ -7,18 +7,26 @@
  * @file
  * The per-stream fold cache.
  *
- * An exact-match cache from stream keys (fp_pkt.h) to an opaque value that
- * belongs to the host (the datapath glue keeps its folded chain there). It
- * is a bounded cache, not a dictionary: inserting into a full cache evicts
- * the least recently used of a few sampled entries, and entries idle for
- * longer than a limit are aged out by an incremental sweep. An insertion
- * policy keeps streams that never repeat from thrashing it: a stream is
- * admitted only once it has missed a configured number of times.
+ * An exact-match cache from compact stream keys (struct fp_stream_ckey,
+ * fp_pkt.h) to an opaque value that belongs to the host (the datapath glue
+ * keeps its folded chain there). It is a bounded cache, not a dictionary:
+ * inserting into a full cache evicts the least recently used of a few
+ * sampled entries, and entries idle for longer than a limit are aged out
+ * by an incremental sweep. An insertion policy keeps streams that never
+ * repeat from thrashing it: a stream is admitted only once it has missed a
+ * configured number of times.
  *
- * Layout: entries live in one array (192 bytes each); a table of 64-byte
- * buckets holds, for each entry, a 16-bit signature and its index. Every key
- * has two candidate buckets of eight ways; a lookup reads at most two bucket
- * cache lines and, on a signature match, the entry.
+ * The cache compares compact keys, all 64 bytes. A packed compact key
+ * stands for exactly one full key; a digest (fp_stream_ckey_is_digest())
+ * may stand for several, so for a digest a hit only says that the digests
+ * are equal: the host must keep the full key of such an entry (in its
+ * value) and compare it.
+ *
+ * Layout: entries live in one array (128 bytes, two cache lines each); a
+ * table of 64-byte buckets holds, for each entry, a 16-bit signature and
+ * its index. Every key has two candidate buckets of eight ways; a lookup
+ * reads at most two bucket cache lines and, on a signature match, the
+ * entry's two lines.
  *
  * Thread-safety: none, by design. A cache belongs to one thread (a PMD),
  * which alone may call any function on it; lookups take no lock. Other
@@ -27,11 +35,12 @@
  * another thread is the owner's job, on request.
  *
  * Memory: the entry array and buckets are anonymous mappings, so pages
- * are only backed once used: a cache costs about 224 bytes per stream it
- * holds (entry, bucket share and the index array). With insert_after above
- * 1, the doorkeeper adds 24 bytes per stream of capacity rounded up to a
- * power of 2 (three sketches of eight one-byte counters per stream, 8 KB
- * each at least), backed as they are used. The host's values are extra.
+ * are only backed once used: a cache costs about 148 bytes per stream it
+ * holds (entry 128, bucket share 16 and free index 4). With insert_after
+ * above 1, the doorkeeper adds 24 bytes per stream of capacity rounded up
+ * to a power of 2 (three sketches of eight one-byte counters per stream,
+ * 8 KB each at least), backed as they are used. The host's values are
+ * extra.
  */
 
 #include <stdbool.h>
@@ -50,14 +59,15 @@ extern "C" {
 
 struct fp_flowcache;
 
-/** A cached stream. Hosts read it; only the cache writes it. The fields
- *  a lookup checks before the key share the key's first cache line. */
+/** A cached stream, two cache lines. Hosts read it; only the cache writes
+ *  it. The hash, which a lookup checks first, and the start of the key
+ *  are in the first line; the rest of the key is in the second. */
 struct fp_flowcache_entry {
-	uint32_t hash;      /**< fp_stream_key_hash(&key). */
+	uint32_t hash;      /**< fp_stream_ckey_hash(&key). */
 	uint32_t last_used; /**< Host clock (ms) of the last hit or insert. */
 	uint64_t hits;      /**< Lookups that returned this entry. */
 	void *value;        /**< Host value; NULL marks a free entry. */
-	struct fp_stream_key key;
+	struct fp_stream_ckey key;
 } __rte_cache_aligned;
 
 /** How a cache behaves. */
@@ -95,8 +105,8 @@ struct fp_flowcache_stats {
  *  All of it is anonymous memory reserved at creation for 'capacity'
  *  entries; the kernel backs a page once it is first written. */
 struct fp_flowcache_memory {
-	size_t entries;      /**< The entry array: capacity * 192. */
-	size_t entries_used; /**< Its part ever used: high-water mark * 192
+	size_t entries;      /**< The entry array: capacity * 128. */
+	size_t entries_used; /**< Its part ever used: high-water mark * 128
 	                      *   (entries are taken from the front). */
 	size_t buckets;      /**< The index: 64-byte buckets, capacity / 4
 	                      *   rounded up to a power of 2. */
@@ -152,7 +162,8 @@ bool
 fp_flowcache_admit(struct fp_flowcache *fc, uint32_t hash);
 
 /**
- * Insert a stream, or replace the value of one already there.
+ * Insert a stream, or replace the value of one already there (an entry
+ * whose compact key is equal: for a digest, maybe another full key).
  *
  * When the cache or both candidate buckets are full, the least recently
  * used of a sample of entries is evicted first, and its value dropped.
@@ -160,9 +171,9 @@ fp_flowcache_admit(struct fp_flowcache *fc, uint32_t hash);
  * @param fc
  *   The cache.
  * @param key
- *   The stream key; copied.
+ *   The compact stream key; copied.
  * @param hash
- *   fp_stream_key_hash(key).
+ *   fp_stream_ckey_hash(key).
  * @param value
  *   The host's value; must not be NULL.
  * @param now
@@ -171,8 +182,9 @@ fp_flowcache_admit(struct fp_flowcache *fc, uint32_t hash);
  *   The entry, or NULL with rte_errno set to EINVAL if value is NULL.
  */
 struct fp_flowcache_entry *
-fp_flowcache_insert(struct fp_flowcache *fc, const struct fp_stream_key *key,
-		    uint32_t hash, void *value, uint32_t now);
+fp_flowcache_insert(struct fp_flowcache *fc,
+		    const struct fp_stream_ckey *key, uint32_t hash,
+		    void *value, uint32_t now);
 
 /**
  * Remove an entry and drop its value.
@@ -188,14 +200,17 @@ fp_flowcache_remove(struct fp_flowcache *fc, struct fp_flowcache_entry *entry);
 /**
  * Look up a burst of keys.
  *
- * Found entries get their hit count incremented and last_used set to 'now'.
+ * Found entries get their hit count incremented and last_used set to 'now',
+ * and the first cache line of their value is prefetched.
+ * An entry is found when its compact key is equal to the key looked up,
+ * all 64 bytes; for a digest, the host checks the full key.
  *
  * @param fc
  *   The cache.
  * @param keys
- *   Keys to look up.
+ *   Pointers to the compact keys to look up.
  * @param hashes
- *   Their hashes.
+ *   Their hashes, fp_stream_ckey_hash().
  * @param n
  *   Number of keys, at most FP_FLOWCACHE_BURST_MAX.
  * @param now
@@ -207,7 +222,7 @@ fp_flowcache_remove(struct fp_flowcache *fc, struct fp_flowcache_entry *entry);
  */
 unsigned int
 fp_flowcache_lookup_burst(struct fp_flowcache *fc,
-			  const struct fp_stream_key *const *keys,
+			  const struct fp_stream_ckey *const *keys,
 			  const uint32_t *hashes, unsigned int n, uint32_t now,
 			  struct fp_flowcache_entry **entries);
 

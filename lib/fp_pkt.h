@@ -125,6 +125,58 @@ struct fp_stream_key {
 /** Bytes of the key a VXLAN frame uses. */
 #define FP_STREAM_KEY_LEN_VXLAN (sizeof(struct fp_stream_key))
 
+/** Kinds of compact key (the low nibble of fp_stream_ckey.kind). */
+#define FP_CKEY_PLAIN4 1 /**< Plain IPv4 frame, packed. */
+#define FP_CKEY_VXLAN4 2 /**< IPv4 VXLAN with an IPv4 inner frame, packed. */
+#define FP_CKEY_DIGEST 3 /**< Any other frame: a digest of its full key. */
+#define FP_CKEY_KIND_MASK 0x0f
+
+/**
+ * The compact stream key: 64 bytes, what a fold cache stores.
+ *
+ * The common shapes, a plain IPv4 frame and IPv4 VXLAN carrying an IPv4
+ * frame without an outer VLAN tag, are packed losslessly: every field
+ * of their fp_stream_key is here or implied (EtherType, IP protocol and
+ * destination port of the outer layer, VXLAN flags), so two frames have
+ * equal compact keys exactly when their full keys are equal, and
+ * fp_stream_ckey_unpack() gives the full key back.
+ *
+ * Every other frame (IPv6 in either layer, an outer VLAN tag) gets a
+ * digest: its port, kind FP_CKEY_DIGEST and 128 bits of hashes of its
+ * full key. Unequal full keys may share a digest, so a user must keep
+ * the full key of a digest entry and compare it on every hit.
+ *
+ * Multi-byte fields are in network byte order. The layer fields are the
+ * inner layer of VXLAN, the only layer of a plain frame.
+ */
+struct fp_stream_ckey {
+	uint32_t in_port;
+	/** FP_CKEY_*, and in the high nibble the outer layer's flags
+	 *  (FP_PKT_F_*) of VXLAN. */
+	uint8_t kind;
+	uint8_t vni[3];          /**< VXLAN VNI; 0 for plain frames. */
+	uint8_t dl_dst[6];
+	uint8_t dl_src[6];
+	rte_be32_t src;
+	rte_be32_t dst;
+	rte_be16_t tp_src;
+	rte_be16_t tp_dst;
+	rte_be16_t tcp_flags;
+	rte_be16_t vlan_tci;
+	uint8_t nw_proto;
+	uint8_t nw_tos;
+	uint8_t nw_ttl;
+	uint8_t flags;           /**< FP_PKT_F_*, and vlan_kind << 4. */
+	/* The outer layer of VXLAN; zero for plain frames. */
+	uint8_t o_dl_dst[6];
+	uint8_t o_dl_src[6];
+	rte_be32_t o_src;
+	rte_be32_t o_dst;
+	rte_be16_t o_tp_src;
+	uint8_t o_tos;
+	uint8_t o_ttl;
+} __rte_aligned(8);
+
 /**
  * Where the layers are, as Open vSwitch records them in a packet: offsets
  * from the start of the frame (inner ones from the start of the inner
@@ -165,7 +217,7 @@ fp_pkt_parse(const void *frame, uint32_t len, uint32_t in_port,
 	     struct fp_pkt_offsets *ofs);
 
 /**
- * Parse a burst of frames and hash the keys of those that parse.
+ * Parse a burst of frames into compact keys, and hash those that parse.
  *
  * @param frames
  *   Frames, starting at their Ethernet headers.
@@ -177,12 +229,16 @@ fp_pkt_parse(const void *frame, uint32_t len, uint32_t in_port,
  *   Datapath port they arrived on.
  * @param vxlan_port
  *   UDP destination port (network order) that marks VXLAN.
+ * @param ckeys
+ *   n compact keys to fill: for a frame that parses, what
+ *   fp_stream_key_pack() makes of the key fp_pkt_parse() gives.
  * @param keys
- *   n keys to fill.
+ *   n full keys. keys[i] is filled when ckeys[i] is a digest; otherwise it
+ *   may be left as it was: fp_stream_ckey_unpack() gives it.
  * @param ofs
  *   n offset records to fill.
  * @param hashes
- *   n hashes to fill (fp_stream_key_hash() of each parsed key).
+ *   n hashes to fill (fp_stream_ckey_hash() of each parsed ckey).
  * @param verdicts
  *   n verdicts to fill.
  * @return
@@ -191,8 +247,66 @@ fp_pkt_parse(const void *frame, uint32_t len, uint32_t in_port,
 unsigned int
 fp_pkt_parse_burst(const void *const *frames, const uint32_t *lens,
 		   unsigned int n, uint32_t in_port, rte_be16_t vxlan_port,
-		   struct fp_stream_key *keys, struct fp_pkt_offsets *ofs,
-		   uint32_t *hashes, uint8_t *verdicts);
+		   struct fp_stream_ckey *ckeys, struct fp_stream_key *keys,
+		   struct fp_pkt_offsets *ofs, uint32_t *hashes,
+		   uint8_t *verdicts);
+
+/**
+ * Make the compact key of a full key.
+ *
+ * @param key
+ *   A key filled by fp_pkt_parse().
+ * @param vxlan_port
+ *   The UDP port given to fp_pkt_parse().
+ * @param ckey
+ *   Filled, every byte: packed if the key's shape allows, else a digest.
+ * @return
+ *   true if packed, false for a digest.
+ */
+bool
+fp_stream_key_pack(const struct fp_stream_key *key, rte_be16_t vxlan_port,
+		   struct fp_stream_ckey *ckey);
+
+/**
+ * Get the full key back from a packed compact key.
+ *
+ * @param ckey
+ *   A compact key of kind FP_CKEY_PLAIN4 or FP_CKEY_VXLAN4.
+ * @param vxlan_port
+ *   The UDP port it was packed with.
+ * @param key
+ *   Filled, every byte, as fp_pkt_parse() would have.
+ * @return
+ *   true, or false (key untouched) if ckey is a digest.
+ */
+bool
+fp_stream_ckey_unpack(const struct fp_stream_ckey *ckey,
+		      rte_be16_t vxlan_port, struct fp_stream_key *key);
+
+/**
+ * Hash a compact key (CRC32-C over its 64 bytes).
+ *
+ * @param ckey
+ *   A compact key.
+ * @return
+ *   The hash.
+ */
+uint32_t
+fp_stream_ckey_hash(const struct fp_stream_ckey *ckey);
+
+/**
+ * fp_stream_key_flow_id() of the full key behind a compact key.
+ *
+ * @param ckey
+ *   A compact key.
+ * @param key
+ *   Its full key; read only if ckey is a digest.
+ * @return
+ *   fp_stream_key_flow_id() of the full key.
+ */
+uint32_t
+fp_stream_ckey_flow_id(const struct fp_stream_ckey *ckey,
+		       const struct fp_stream_key *key);
 
 /**
  * Hash a key (CRC32-C over the bytes its shape uses).
@@ -303,6 +417,53 @@ fp_stream_key_equal(const struct fp_stream_key *a,
 			diff |= x[i] ^ y[i];
 		return diff == 0;
 	}
+#endif
+}
+
+/**
+ * Tell whether a compact key is a digest (see struct fp_stream_ckey).
+ */
+static inline bool
+fp_stream_ckey_is_digest(const struct fp_stream_ckey *ckey)
+{
+	return (ckey->kind & FP_CKEY_KIND_MASK) == FP_CKEY_DIGEST;
+}
+
+/**
+ * Compare two compact keys.
+ *
+ * @return
+ *   true if their 64 bytes are equal.
+ */
+static inline bool
+fp_stream_ckey_equal(const struct fp_stream_ckey *a,
+		     const struct fp_stream_ckey *b)
+{
+#if defined(RTE_ARCH_X86)
+	const __m128i_u *x = (const void *)a;
+	const __m128i_u *y = (const void *)b;
+	__m128i diff;
+
+	diff = _mm_or_si128(_mm_xor_si128(_mm_loadu_si128(&x[0]),
+					  _mm_loadu_si128(&y[0])),
+			    _mm_xor_si128(_mm_loadu_si128(&x[1]),
+					  _mm_loadu_si128(&y[1])));
+	diff = _mm_or_si128(diff, _mm_xor_si128(_mm_loadu_si128(&x[2]),
+						_mm_loadu_si128(&y[2])));
+	diff = _mm_or_si128(diff, _mm_xor_si128(_mm_loadu_si128(&x[3]),
+						_mm_loadu_si128(&y[3])));
+	/* SSE2 only: Open vSwitch builds this without SSE4.1. */
+	return _mm_movemask_epi8(_mm_cmpeq_epi8(diff,
+			_mm_setzero_si128())) == 0xffff;
+#else
+	const uint64_t *x = (const uint64_t *)a;
+	const uint64_t *y = (const uint64_t *)b;
+	uint64_t diff = 0;
+	unsigned int i;
+
+	for (i = 0; i < 8; i++)
+		diff |= x[i] ^ y[i];
+	return diff == 0;
 #endif
 }
 

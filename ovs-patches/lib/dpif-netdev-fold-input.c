@@ -302,7 +302,9 @@ fold_guard(struct dp_netdev_pmd_thread *pmd, struct fold_batch *b, int i,
             }
             packet->md.recirc_id = e->terminal_arg;
             if (b->stripped) {
-                fold_tunnel_md_fill(packet, &chain->entry->key);
+                struct fp_stream_key buf;
+
+                fold_tunnel_md_fill(packet, fold_chain_key(chain, &buf));
             }
             dp_packet_batch_add(&failed, packet);
         }
@@ -534,17 +536,19 @@ fold_execute(struct dp_netdev_pmd_thread *pmd, struct fold_batch *b,
     *depth = depth0;
 }
 
-/* Starts tracing 'packet', which missed the fold cache with key 'key',
- * unless a packet of the same key is traced already in this batch. */
+/* Starts tracing 'packet', which missed the fold cache with full key 'key',
+ * cache key 'ckey' and 'hash', unless a packet of the same cache key is
+ * traced already in this batch. */
 static void
 fold_trace_start(struct dp_netdev_pmd_fold *f, const struct dp_packet *packet,
-                 const struct fp_stream_key *key, uint32_t hash)
+                 const struct fp_stream_key *key,
+                 const struct fp_stream_ckey *ckey, uint32_t hash)
 {
     struct fold_trace *t;
 
     for (unsigned int i = 0; i < f->n_traces; i++) {
         if (f->traces[i].hash == hash
-            && fp_stream_key_equal(&f->traces[i].key, key)) {
+            && fp_stream_ckey_equal(&f->traces[i].ckey, ckey)) {
             return;
         }
     }
@@ -552,6 +556,7 @@ fold_trace_start(struct dp_netdev_pmd_fold *f, const struct dp_packet *packet,
 
     t->packet = packet;
     t->key = *key;
+    t->ckey = *ckey;
     t->hash = hash;
     t->n_elems = 0;
     t->upcall = false;
@@ -580,10 +585,13 @@ fold_quiet_update(struct fold_quiet_port *quiet, odp_port_t port_no,
 /* One input batch on its way through dp_netdev_fold_input(): the parsed
  * packets, their cache entries, and what became of them. */
 struct fold_burst {
-    /* Per packet of the input batch, by index. */
+    /* Per packet of the input batch, by index: the cache key, and the full
+     * key (filled by the parser for a digest cache key, else on demand by
+     * fold_burst_key()). */
+    struct fp_stream_ckey ckeys[NETDEV_MAX_BURST];
     struct fp_stream_key keys[NETDEV_MAX_BURST];
     struct fp_pkt_offsets ofs[NETDEV_MAX_BURST];
-    uint32_t hashes[NETDEV_MAX_BURST];
+    uint32_t hashes[NETDEV_MAX_BURST];     /* Of 'ckeys'. */
     uint8_t verdicts[NETDEV_MAX_BURST];       /* enum fp_pkt_verdict. */
     struct fp_flowcache_entry *entries[NETDEV_MAX_BURST];  /* Or NULL. */
 
@@ -610,24 +618,32 @@ struct fold_burst {
     uint64_t invalidations;
 };
 
-/* Records that a packet with 'key' went to the normal pipeline in 'b'. */
-static inline void
-fold_stream_miss(struct fold_burst *b, const struct fp_stream_key *key)
+/* Returns the full key of packet 'i' of 'b'. */
+static const struct fp_stream_key *
+fold_burst_key(struct fold_burst *b, size_t i)
 {
-    uint32_t id = fp_stream_key_flow_id(key);
+    fp_stream_ckey_unpack(&b->ckeys[i], htons(FOLD_VXLAN_PORT), &b->keys[i]);
+    return &b->keys[i];
+}
+
+/* Records that packet 'i' of 'b' went to the normal pipeline. */
+static inline void
+fold_stream_miss(struct fold_burst *b, size_t i)
+{
+    uint32_t id = fp_stream_ckey_flow_id(&b->ckeys[i], &b->keys[i]);
 
     b->missed_ids[b->n_missed++] = id;
     b->missed_bloom |= UINT64_C(1) << (id % 64);
 }
 
-/* Returns true if a packet of the stream of 'key' already went to the
- * normal pipeline in 'b': its later packets must follow it there, or they
+/* Returns true if a packet of the stream of packet 'i' of 'b' already went
+ * to the normal pipeline: its later packets must follow it there, or they
  * would overtake it.  The Bloom filter answers most hits of a batch with
  * misses; only an id whose bit is set is looked for. */
 static bool
-fold_stream_missed(const struct fold_burst *b, const struct fp_stream_key *key)
+fold_stream_missed(const struct fold_burst *b, size_t pkt)
 {
-    uint32_t id = fp_stream_key_flow_id(key);
+    uint32_t id = fp_stream_ckey_flow_id(&b->ckeys[pkt], &b->keys[pkt]);
 
     if (!(b->missed_bloom & (UINT64_C(1) << (id % 64)))) {
         return false;
@@ -649,7 +665,7 @@ fold_parse_lookup(struct dp_netdev_pmd_fold *f,
                   uint32_t now, struct fold_burst *b)
 {
     const size_t cnt = dp_packet_batch_size(packets);
-    const struct fp_stream_key *lookup_keys[NETDEV_MAX_BURST];
+    const struct fp_stream_ckey *lookup_keys[NETDEV_MAX_BURST];
     uint32_t lookup_hashes[NETDEV_MAX_BURST];
     struct fp_flowcache_entry *found[NETDEV_MAX_BURST];
     const void *frames[NETDEV_MAX_BURST];
@@ -664,13 +680,13 @@ fold_parse_lookup(struct dp_netdev_pmd_fold *f,
         lens[i] = dp_packet_size(packets->packets[i]);
     }
     if (!fp_pkt_parse_burst(frames, lens, cnt, odp_to_u32(port_no),
-                            htons(FOLD_VXLAN_PORT), b->keys, b->ofs,
-                            b->hashes, b->verdicts)) {
+                            htons(FOLD_VXLAN_PORT), b->ckeys, b->keys,
+                            b->ofs, b->hashes, b->verdicts)) {
         return false;
     }
     for (i = 0; i < cnt; i++) {
         if (b->verdicts[i] == FP_PKT_OK) {
-            lookup_keys[n_lookup] = &b->keys[i];
+            lookup_keys[n_lookup] = &b->ckeys[i];
             lookup_hashes[n_lookup++] = b->hashes[i];
         }
     }
@@ -679,10 +695,10 @@ fold_parse_lookup(struct dp_netdev_pmd_fold *f,
     for (i = 0, n_lookup = 0; i < cnt; i++) {
         b->entries[i] = b->verdicts[i] == FP_PKT_OK ? found[n_lookup++] : NULL;
         if (b->entries[i]) {
-            /* For fold_classify() and fold_prefetch_conns(). */
+            /* For fold_prefetch_conns().  (The lookup prefetched the
+             * chain's first line, for fold_classify().) */
             struct fold_chain *chain = b->entries[i]->value;
 
-            OVS_PREFETCH(chain);
             OVS_PREFETCH(chain->guards);
         }
     }
@@ -736,12 +752,16 @@ fold_classify(struct dp_netdev_pmd_fold *f, struct dp_packet_batch *packets,
 
     DP_PACKET_BATCH_REFILL_FOR_EACH (i, cnt, packet, packets) {
         struct fp_flowcache_entry *entry = b->entries[i];
-        const struct fp_stream_key *key = &b->keys[i];
 
         if (b->verdicts[i] != FP_PKT_OK) {
             b->not_parsed[b->verdicts[i]]++;
             dp_packet_batch_refill(packets, packet, i);
             continue;
+        }
+        if (entry && OVS_UNLIKELY(!fold_chain_matches(entry->value,
+                                                      &b->keys[i]))) {
+            /* Another stream with the same digest. */
+            entry = NULL;
         }
         if (entry) {
             struct fold_chain *chain = entry->value;
@@ -753,9 +773,10 @@ fold_classify(struct dp_netdev_pmd_fold *f, struct dp_packet_batch *packets,
                     /* Learn again; see fold_refusal_is_stable(). */
                     b->misses++;
                     if (f->n_traces < ARRAY_SIZE(f->traces)) {
-                        fold_trace_start(f, packet, key, b->hashes[i]);
+                        fold_trace_start(f, packet, fold_burst_key(b, i),
+                                         &b->ckeys[i], b->hashes[i]);
                     }
-                    fold_stream_miss(b, key);
+                    fold_stream_miss(b, i);
                     dp_packet_batch_refill(packets, packet, i);
                     continue;
                 }
@@ -774,7 +795,7 @@ fold_classify(struct dp_netdev_pmd_fold *f, struct dp_packet_batch *packets,
                 }
             }
             if (!chain->doomed
-                && !(b->n_missed && fold_stream_missed(b, key))) {
+                && !(b->n_missed && fold_stream_missed(b, i))) {
                 struct fold_batch *fb = chain->path->batch;
 
                 if (!fb) {
@@ -805,10 +826,11 @@ fold_classify(struct dp_netdev_pmd_fold *f, struct dp_packet_batch *packets,
             }
         }
         b->misses++;
-        fold_stream_miss(b, key);
+        fold_stream_miss(b, i);
         if (f->n_traces < ARRAY_SIZE(f->traces)
             && fp_flowcache_admit(f->cache, b->hashes[i])) {
-            fold_trace_start(f, packet, key, b->hashes[i]);
+            fold_trace_start(f, packet, fold_burst_key(b, i), &b->ckeys[i],
+                             b->hashes[i]);
         }
         dp_packet_batch_refill(packets, packet, i);
     }

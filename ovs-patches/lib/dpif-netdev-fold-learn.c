@@ -136,6 +136,21 @@ fold_path_equals(const struct fold_path *path, const struct fold_elem *elems,
     return true;
 }
 
+/* Inserts 'chain', learnt from trace 't', into the fold cache of 'f', with a
+ * copy of the stream's full key if its cache key is a digest. */
+static void
+fold_cache_insert(struct dp_netdev_pmd_fold *f, const struct fold_trace *t,
+                  struct fold_chain *chain)
+{
+    if (fp_stream_ckey_is_digest(&t->ckey)) {
+        chain->key = xmemdup(&t->key, sizeof t->key);
+        chain->size += sizeof t->key;
+    }
+    fold_count(&f->stats.chain_bytes, chain->size);
+    chain->entry = fp_flowcache_insert(f->cache, &t->ckey, t->hash, chain,
+                                       chain->created);
+}
+
 static void
 fold_refuse(struct dp_netdev_pmd_thread *pmd, const struct fold_trace *t,
             enum fold_refusal reason)
@@ -148,10 +163,8 @@ fold_refuse(struct dp_netdev_pmd_thread *pmd, const struct fold_trace *t,
 
         chain->refusal = reason;
         chain->size = sizeof *chain;
-        fold_count(&f->stats.chain_bytes, chain->size);
         chain->created = fold_now_ms(pmd);
-        chain->entry = fp_flowcache_insert(f->cache, &t->key, t->hash, chain,
-                                           chain->created);
+        fold_cache_insert(f, t, chain);
     }
 }
 
@@ -286,17 +299,18 @@ fold_check_pass(struct dp_netdev_pmd_thread *pmd,
 static bool
 fold_seen_new(struct dp_netdev_pmd_thread *pmd, const struct fold_trace *t)
 {
-    const struct fp_stream_key *key = &t->key;
+    const struct fp_stream_ckey *ckey = &t->ckey;
     struct fp_flowcache_entry *entry;
     const struct fold_chain *chain;
 
-    fp_flowcache_lookup_burst(pmd->fold->cache, &key, &t->hash, 1,
+    fp_flowcache_lookup_burst(pmd->fold->cache, &ckey, &t->hash, 1,
                               fold_now_ms(pmd), &entry);
     if (!entry) {
         return false;
     }
     chain = entry->value;
-    return !chain->n_elems && chain->refusal == FOLD_REFUSE_CT_NEW;
+    return fold_chain_matches(chain, &t->key) && !chain->n_elems
+           && chain->refusal == FOLD_REFUSE_CT_NEW;
 }
 
 /* What learning makes of a trace, before it becomes a chain. */
@@ -505,7 +519,6 @@ fold_learn_one(struct dp_netdev_pmd_thread *pmd, const struct fold_trace *t)
     chain = xzalloc(sizeof *chain + l.n_guards * sizeof *chain->guards);
     chain->n_elems = n;
     chain->size = sizeof *chain + l.n_guards * sizeof *chain->guards;
-    fold_count(&f->stats.chain_bytes, chain->size);
     chain->created = fold_now_ms(pmd);
     chain->path = path;
     memcpy(chain->tcp_flags, l.tcp_flags, n * sizeof *l.tcp_flags);
@@ -516,8 +529,7 @@ fold_learn_one(struct dp_netdev_pmd_thread *pmd, const struct fold_trace *t)
         chain->guards[i].ct.conn
             = conntrack_conn_ref(chain->guards[i].ct.conn);
     }
-    chain->entry = fp_flowcache_insert(f->cache, &t->key, t->hash, chain,
-                                       chain->created);
+    fold_cache_insert(f, t, chain);
     fold_count(&f->stats.inserts, 1);
     return;
 

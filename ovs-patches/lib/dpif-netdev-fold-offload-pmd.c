@@ -301,7 +301,8 @@ fold_offload_describe(const struct fp_flowcache_entry *entry,
 {
     struct fold_chain *chain = entry->value;
     const struct fold_path *path = chain->path;
-    const struct fp_stream_key *key = &entry->key;
+    struct fp_stream_key buf;
+    const struct fp_stream_key *key = fold_chain_key(chain, &buf);
     bool ingress = key->shape == FP_PKT_SHAPE_VXLAN;
     const struct fp_pkt_layer *in = &key->layer[ingress ? 1 : 0];
     struct fp_flow_stream *s = &fo->stream;
@@ -389,9 +390,10 @@ fold_offload_consider(struct dp_netdev_pmd_thread *pmd,
     why = fold_offload_describe(entry, fo, &d);
     if (why) {
         static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 20);
+        struct fp_stream_key buf;
         char key[512];
 
-        fp_stream_key_format(&entry->key, key, sizeof key);
+        fp_stream_key_format(fold_chain_key(chain, &buf), key, sizeof key);
         VLOG_INFO_RL(&rl, "folded stream %s is not offloaded: %s", key, why);
         chain->offload_refused = true;
         fold_count(&f->stats.offload_refused, 1);

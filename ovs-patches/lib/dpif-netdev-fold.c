@@ -310,6 +310,7 @@ fold_chain_free(struct dp_netdev_pmd_fold *f, struct fold_chain *chain)
         }
         fold_path_unref(f, chain->path);
     }
+    free(chain->key);
     free(chain);
 }
 
@@ -497,9 +498,10 @@ fold_dump_streams(struct dp_netdev_pmd_thread *pmd, size_t limit,
     fp_flowcache_stats_get(f->cache, &s);
     while (shown < limit && (e = fp_flowcache_next(f->cache, &pos))) {
         const struct fold_chain *chain = e->value;
+        struct fp_stream_key buf;
         char key[512];
 
-        fp_stream_key_format(&e->key, key, sizeof key);
+        fp_stream_key_format(fold_chain_key(chain, &buf), key, sizeof key);
         ds_put_format(ds, "  stream %s\n    hits:%"PRIu64", idle:%.1fs",
                       key, e->hits, (int32_t) (now - e->last_used) / 1000.0);
         if (!chain->n_elems) {

@@ -203,6 +203,9 @@ struct fold_chain {
                                    * in 'offloaded'. */
     struct fold_path *path;       /* NULL if n_elems == 0. */
     struct fp_flowcache_entry *entry;
+    /* The stream's full key if its cache key is a digest (fp_pkt.h), to
+     * compare on every hit; NULL if the cache key is packed. */
+    struct fp_stream_key *key;
     /* Per pass, the TCP flag class of the stream's key (see fp_pkt.h), for
      * the statistics of the passes the NIC forwards; software passes take
      * each packet's own flags. */
@@ -242,7 +245,8 @@ struct fold_trace_elem {
 struct fold_trace {
     const struct dp_packet *packet;
     struct fp_stream_key key;
-    uint32_t hash;
+    struct fp_stream_ckey ckey;     /* The cache key of 'key'. */
+    uint32_t hash;                  /* fp_stream_ckey_hash(&ckey). */
     uint8_t n_elems;
     bool upcall;                /* A pass was an upcall. */
     bool overflow;              /* More passes than FOLD_MAX_PASSES. */
@@ -478,6 +482,28 @@ fold_guard_holds(const struct fold_guard *g, const struct dp_packet *packet)
         }
     }
     return true;
+}
+
+/* Returns the full key of the stream of 'chain': its own copy for a digest
+ * cache key, else the cache key unpacked into 'buf'. */
+static inline const struct fp_stream_key *
+fold_chain_key(const struct fold_chain *chain, struct fp_stream_key *buf)
+{
+    if (chain->key) {
+        return chain->key;
+    }
+    fp_stream_ckey_unpack(&chain->entry->key, htons(FOLD_VXLAN_PORT), buf);
+    return buf;
+}
+
+/* Returns true if the chain of a cache entry found for a packet with full
+ * key 'key' is that packet's stream: always for a packed cache key, after
+ * comparing the full keys for a digest. */
+static inline bool
+fold_chain_matches(const struct fold_chain *chain,
+                   const struct fp_stream_key *key)
+{
+    return !chain->key || fp_stream_key_equal(chain->key, key);
 }
 
 /* Chains and paths (dpif-netdev-fold.c). */

@@ -5,7 +5,8 @@
  * keys, in one run.
  *
  * Keys are real VXLAN stream keys (fp_pktgen frames through fp_pkt_parse,
- * 144 bytes). For each table size, both tables are filled with the same
+ * packed by fp_stream_key_pack into 64-byte compact keys, what the fold
+ * cache stores). For each table size, both tables are filled with the same
  * streams; then bursts of 32 keys, in a random order, are looked up with
  * their hashes already computed (the datapath computes them while
  * parsing), for keys that are present and for keys that are not. The
@@ -37,7 +38,7 @@
 #define BURST 32
 
 struct bench_keys {
-	struct fp_stream_key *keys;
+	struct fp_stream_ckey *keys;
 	uint32_t *hashes;
 	uint32_t n;
 };
@@ -48,6 +49,7 @@ bench_make_keys(struct bench_keys *bk, uint32_t first, uint32_t n)
 {
 	uint8_t frame[FP_PKTGEN_BUF_MAX];
 	struct fp_pktgen_conf conf;
+	struct fp_stream_key key;
 	uint32_t i;
 
 	fp_pktgen_conf_default(&conf);
@@ -63,12 +65,14 @@ bench_make_keys(struct bench_keys *bk, uint32_t first, uint32_t n)
 					  0, false, frame, sizeof(frame), NULL);
 
 		if (len < 0 || fp_pkt_parse(frame, len, 1, RTE_BE16(4789),
-					    &bk->keys[i], NULL) != FP_PKT_OK)
+					    &key, NULL) != FP_PKT_OK)
 			return -EINVAL;
 		/* Past the generator's range, vary the VNI as well. */
-		bk->keys[i].vxlan_vni = rte_cpu_to_be_32((first + i) /
-							  conf.streams << 8);
-		bk->hashes[i] = fp_stream_key_hash(&bk->keys[i]);
+		key.vxlan_vni =
+			rte_cpu_to_be_32((first + i) / conf.streams << 8);
+		if (!fp_stream_key_pack(&key, RTE_BE16(4789), &bk->keys[i]))
+			return -EINVAL;
+		bk->hashes[i] = fp_stream_ckey_hash(&bk->keys[i]);
 	}
 	return 0;
 }
@@ -96,7 +100,7 @@ static double
 bench_pass_fc(struct fp_flowcache *fc, const struct bench_keys *bk,
 	      const uint32_t *order, uint32_t expect_hits)
 {
-	const struct fp_stream_key *keys[BURST];
+	const struct fp_stream_ckey *keys[BURST];
 	struct fp_flowcache_entry *found[BURST];
 	uint32_t hashes[BURST];
 	uint32_t hits = 0;
@@ -182,7 +186,7 @@ bench_size(uint32_t n, int passes, uint32_t capacity)
 	struct rte_hash_parameters hp = {
 		.name = name,
 		.entries = capacity != 0 ? capacity : n + n / 8,
-		.key_len = sizeof(struct fp_stream_key),
+		.key_len = sizeof(struct fp_stream_ckey),
 		.hash_func = rte_hash_crc,
 		.socket_id = SOCKET_ID_ANY,
 		.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE,

@@ -2,11 +2,14 @@
 
 /* Tests of the fold cache: insert, lookup, replacement, removal, eviction,
  * capacity, ageing, the insertion policy, flush, iteration and the burst
- * path, with the values' life cycle checked through value_free. */
+ * path, with the values' life cycle checked through value_free. Keys are
+ * compact keys, filled directly or packed from parsed frames. */
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,6 +21,8 @@
 
 #include "fp_flowcache.h"
 #include "fp_pkt.h"
+
+#define VXLAN_PORT RTE_BE16(4789)
 
 /* Host values: ints whose frees are counted. */
 static unsigned int freed;
@@ -42,18 +47,17 @@ value_new(int v)
 	return p;
 }
 
-/* A plain key for stream 'i' (distinct addresses and ports). */
+/* A packed plain IPv4 key for stream 'i' (distinct addresses and ports). */
 static void
-make_key(struct fp_stream_key *key, uint32_t i)
+make_key(struct fp_stream_ckey *key, uint32_t i)
 {
 	memset(key, 0, sizeof(*key));
 	key->in_port = 1;
-	key->shape = FP_PKT_SHAPE_PLAIN;
-	key->layer[0].dl_type = RTE_BE16(0x0800);
-	key->layer[0].nw_proto = 17;
-	memcpy(key->layer[0].src, &i, sizeof(i));
-	key->layer[0].tp_src = rte_cpu_to_be_16(i & 0xffff);
-	key->layer[0].tp_dst = RTE_BE16(5001);
+	key->kind = FP_CKEY_PLAIN4;
+	key->nw_proto = 17;
+	memcpy(&key->src, &i, sizeof(i));
+	key->tp_src = rte_cpu_to_be_16(i & 0xffff);
+	key->tp_dst = RTE_BE16(5001);
 }
 
 static struct fp_flowcache *
@@ -77,12 +81,12 @@ static struct fp_flowcache_entry *
 lookup1(struct fp_flowcache *fc, uint32_t i, uint32_t now)
 {
 	struct fp_flowcache_entry *e;
-	struct fp_stream_key key;
-	const struct fp_stream_key *k = &key;
+	struct fp_stream_ckey key;
+	const struct fp_stream_ckey *k = &key;
 	uint32_t hash;
 
 	make_key(&key, i);
-	hash = fp_stream_key_hash(&key);
+	hash = fp_stream_ckey_hash(&key);
 	fp_flowcache_lookup_burst(fc, &k, &hash, 1, now, &e);
 	return e;
 }
@@ -90,10 +94,10 @@ lookup1(struct fp_flowcache *fc, uint32_t i, uint32_t now)
 static struct fp_flowcache_entry *
 insert1(struct fp_flowcache *fc, uint32_t i, uint32_t now)
 {
-	struct fp_stream_key key;
+	struct fp_stream_ckey key;
 
 	make_key(&key, i);
-	return fp_flowcache_insert(fc, &key, fp_stream_key_hash(&key),
+	return fp_flowcache_insert(fc, &key, fp_stream_ckey_hash(&key),
 				   value_new(i), now);
 }
 
@@ -144,28 +148,170 @@ test_insert_then_lookup(void **state)
 }
 
 static void
-test_keys_differ_in_shape_and_bytes(void **state)
+test_keys_differ_in_kind_and_bytes(void **state)
 {
 	struct fp_flowcache *fc = cache_new(64, 0, 1);
-	struct fp_stream_key a, b;
-	const struct fp_stream_key *k = &b;
+	struct fp_stream_ckey a, b;
+	const struct fp_stream_ckey *k = &b;
 	struct fp_flowcache_entry *e;
 	uint32_t hash;
+	unsigned int byte, bit;
 
 	(void)state;
 	make_key(&a, 1);
-	fp_flowcache_insert(fc, &a, fp_stream_key_hash(&a), value_new(1), 0);
+	fp_flowcache_insert(fc, &a, fp_stream_ckey_hash(&a), value_new(1), 0);
 	/* One byte of TCP flags is another stream. */
 	b = a;
-	b.layer[0].tcp_flags = RTE_BE16(0x001);
-	hash = fp_stream_key_hash(&b);
+	b.tcp_flags = RTE_BE16(0x001);
+	hash = fp_stream_ckey_hash(&b);
 	assert_int_equal(fp_flowcache_lookup_burst(fc, &k, &hash, 1, 0, &e), 0);
-	/* Same bytes, even forced into the same hash, but another shape. */
+	/* Same bytes, even forced into the same hash, but another kind. */
 	b = a;
-	b.shape = FP_PKT_SHAPE_VXLAN;
-	hash = fp_stream_key_hash(&a);
+	b.kind = FP_CKEY_VXLAN4;
+	hash = fp_stream_ckey_hash(&a);
 	assert_int_equal(fp_flowcache_lookup_burst(fc, &k, &hash, 1, 0, &e), 0);
+	/* Any one bit of the 64 bytes, forced into the same hash, is another
+	 * key: the whole key is compared, the last byte (o_ttl) too. */
+	for (byte = 0; byte < sizeof(a); byte++) {
+		for (bit = 0; bit < 8; bit++) {
+			b = a;
+			((uint8_t *)&b)[byte] ^= 1u << bit;
+			e = (void *)&b;
+			if (fp_flowcache_lookup_burst(fc, &k, &hash, 1, 0,
+						      &e) != 0 || e != NULL)
+				fail_msg("byte %u bit %u: a hit", byte, bit);
+		}
+	}
+	/* The key itself still hits. */
+	k = &a;
+	assert_int_equal(fp_flowcache_lookup_burst(fc, &k, &hash, 1, 0, &e), 1);
 	fp_flowcache_free(fc);
+}
+
+/* Entries are two cache lines, cache-line aligned, with the hash and the
+ * start of the key in the first. */
+static void
+test_entry_is_two_lines(void **state)
+{
+	struct fp_flowcache *fc = cache_new(16, 0, 1);
+	struct fp_flowcache_entry *e1, *e2;
+
+	(void)state;
+	assert_int_equal(sizeof(struct fp_flowcache_entry),
+			 2 * RTE_CACHE_LINE_SIZE);
+	assert_true(offsetof(struct fp_flowcache_entry, key) <
+		    RTE_CACHE_LINE_SIZE);
+	assert_true(offsetof(struct fp_flowcache_entry, key) +
+		    sizeof(struct fp_stream_ckey) <= 2 * RTE_CACHE_LINE_SIZE);
+	e1 = insert1(fc, 1, 0);
+	e2 = insert1(fc, 2, 0);
+	assert_int_equal((uintptr_t)e1 % RTE_CACHE_LINE_SIZE, 0);
+	assert_int_equal((char *)e2 - (char *)e1, 128);
+	fp_flowcache_free(fc);
+}
+
+/* Builds an untagged UDP frame, IPv4 10.0.0.1 > 10.0.0.2 or IPv6
+ * fd00::1 > fd00::2, ports 'sport' > 5001, with 8 bytes of payload
+ * 'fill'. Returns its length. */
+static uint32_t
+udp_frame(uint8_t *f, bool ipv6, uint16_t sport, uint8_t fill)
+{
+	uint32_t l4 = 14 + (ipv6 ? 40 : 20);
+	uint32_t len = l4 + 16;
+
+	memset(f, 0, len);
+	memcpy(f, "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01", 12);
+	if (ipv6) {
+		f[12] = 0x86;
+		f[13] = 0xdd;
+		f[14] = 0x60;
+		f[19] = 16;        /* Payload length. */
+		f[20] = IPPROTO_UDP;
+		f[21] = 64;
+		f[22] = 0xfd;      /* fd00::1 */
+		f[37] = 1;
+		f[38] = 0xfd;      /* fd00::2 */
+		f[53] = 2;
+	} else {
+		f[12] = 0x08;
+		f[14] = 0x45;
+		f[17] = 20 + 16;   /* Total length. */
+		f[22] = 64;
+		f[23] = IPPROTO_UDP;
+		memcpy(f + 26, "\x0a\x00\x00\x01\x0a\x00\x00\x02", 8);
+	}
+	f[l4] = sport >> 8;
+	f[l4 + 1] = sport & 0xff;
+	f[l4 + 2] = 5001 >> 8;
+	f[l4 + 3] = 5001 & 0xff;
+	f[l4 + 5] = 16;            /* UDP length. */
+	memset(f + l4 + 8, fill, 8);
+	return len;
+}
+
+/* Keys as the datapath makes them: parsed, then packed. Another packet of
+ * a stream (other payload) finds its entry, another stream does not; an
+ * IPv6 stream has a digest key, and its value keeps the full key, which
+ * the host compares on a hit. */
+static void
+test_parsed_frames_packed_and_digest(void **state)
+{
+	struct fp_flowcache *fc = cache_new(64, 0, 1);
+	uint8_t f[128];
+	int v6;
+
+	(void)state;
+	for (v6 = 0; v6 < 2; v6++) {
+		struct fp_stream_key *full = malloc(sizeof(*full));
+		struct fp_stream_key key, back;
+		struct fp_stream_ckey ck;
+		const struct fp_stream_ckey *k = &ck;
+		struct fp_flowcache_entry *e, *found;
+		uint32_t hash, len;
+
+		assert_non_null(full);
+		len = udp_frame(f, v6, 1000, 0xaa);
+		assert_int_equal(fp_pkt_parse(f, len, 2, VXLAN_PORT, full,
+					      NULL), FP_PKT_OK);
+		assert_int_equal(fp_stream_key_pack(full, VXLAN_PORT, &ck),
+				 !v6);
+		assert_int_equal(fp_stream_ckey_is_digest(&ck), v6);
+		hash = fp_stream_ckey_hash(&ck);
+		e = fp_flowcache_insert(fc, &ck, hash, full, 0);
+		assert_non_null(e);
+		assert_memory_equal(&e->key, &ck, sizeof(ck));
+
+		/* The next packet of the stream. */
+		len = udp_frame(f, v6, 1000, 0x55);
+		assert_int_equal(fp_pkt_parse(f, len, 2, VXLAN_PORT, &key,
+					      NULL), FP_PKT_OK);
+		fp_stream_key_pack(&key, VXLAN_PORT, &ck);
+		hash = fp_stream_ckey_hash(&ck);
+		assert_int_equal(fp_flowcache_lookup_burst(fc, &k, &hash, 1,
+							   1, &found), 1);
+		assert_ptr_equal(found, e);
+		assert_true(fp_stream_key_equal(found->value, &key));
+		if (!v6) {
+			assert_true(fp_stream_ckey_unpack(&found->key,
+							  VXLAN_PORT, &back));
+			assert_memory_equal(&back, &key, sizeof(key));
+		} else {
+			assert_false(fp_stream_ckey_unpack(&found->key,
+							   VXLAN_PORT, &back));
+		}
+
+		/* Another stream. */
+		len = udp_frame(f, v6, 1001, 0x55);
+		assert_int_equal(fp_pkt_parse(f, len, 2, VXLAN_PORT, &key,
+					      NULL), FP_PKT_OK);
+		fp_stream_key_pack(&key, VXLAN_PORT, &ck);
+		hash = fp_stream_ckey_hash(&ck);
+		assert_int_equal(fp_flowcache_lookup_burst(fc, &k, &hash, 1,
+							   1, &found), 0);
+		assert_null(found);
+	}
+	fp_flowcache_free(fc);
+	assert_int_equal(freed, 2);
 }
 
 static void
@@ -456,15 +602,15 @@ test_iteration_visits_each_entry_once(void **state)
 
 /* Keys that share a hash share a bucket and a signature: the lookup's
  * first candidate is then often another key's entry, and it must go on to
- * the right one.  VXLAN keys (144 bytes) and plain ones (80) differ in a
- * byte near their end, past any 32-byte boundary. */
+ * the right one.  The keys differ only in their kind and in their last
+ * byte, in the entry's second cache line. */
 static void
 test_lookup_past_signature_collisions(void **state)
 {
 	enum { N = 6 };
 	struct fp_flowcache *fc = cache_new(64, 0, 1);
-	struct fp_stream_key keys[N];
-	const struct fp_stream_key *kp[N];
+	struct fp_stream_ckey keys[N];
+	const struct fp_stream_ckey *kp[N];
 	struct fp_flowcache_entry *entries[N];
 	uint32_t hashes[N];
 	uint32_t i;
@@ -472,12 +618,9 @@ test_lookup_past_signature_collisions(void **state)
 	(void)state;
 	for (i = 0; i < N; i++) {
 		make_key(&keys[i], 7);
-		if (i % 2 == 1) {
-			keys[i].shape = FP_PKT_SHAPE_VXLAN;
-			keys[i].layer[1].reserved = (uint8_t)i;
-		} else {
-			keys[i].layer[0].reserved = (uint8_t)i;
-		}
+		if (i % 2 == 1)
+			keys[i].kind = FP_CKEY_VXLAN4;
+		keys[i].o_ttl = (uint8_t)(i / 2);
 		kp[i] = &keys[i];
 		hashes[i] = 0x5a5a0003;
 		assert_non_null(fp_flowcache_insert(fc, &keys[i], hashes[i],
@@ -504,8 +647,8 @@ test_burst_lookup_mixes_hits_and_misses(void **state)
 {
 	enum { N = FP_FLOWCACHE_BURST_MAX };
 	struct fp_flowcache *fc = cache_new(4096, 0, 1);
-	struct fp_stream_key keys[N];
-	const struct fp_stream_key *kp[N];
+	struct fp_stream_ckey keys[N];
+	const struct fp_stream_ckey *kp[N];
 	struct fp_flowcache_entry *entries[N];
 	uint32_t hashes[N];
 	uint32_t i;
@@ -516,7 +659,7 @@ test_burst_lookup_mixes_hits_and_misses(void **state)
 	for (i = 0; i < N; i++) {
 		make_key(&keys[i], 1000 + i);
 		kp[i] = &keys[i];
-		hashes[i] = fp_stream_key_hash(&keys[i]);
+		hashes[i] = fp_stream_ckey_hash(&keys[i]);
 	}
 	assert_int_equal(fp_flowcache_lookup_burst(fc, kp, hashes, N, 7,
 						   entries), N / 2);
@@ -568,7 +711,7 @@ test_memory_reports_tables_and_use(void **state)
 
 	(void)state;
 	fp_flowcache_memory_get(fc, &m);
-	assert_int_equal(m.entries, 1000 * 192);
+	assert_int_equal(m.entries, 1000 * 128);
 	assert_int_equal(m.entries_used, 0);
 	/* 250 buckets rounded up to 256, of 64 bytes. */
 	assert_int_equal(m.buckets, 256 * 64);
@@ -578,11 +721,11 @@ test_memory_reports_tables_and_use(void **state)
 	for (i = 0; i < 10; i++)
 		assert_non_null(insert1(fc, i, 0));
 	fp_flowcache_memory_get(fc, &m);
-	assert_int_equal(m.entries_used, 10 * 192);
+	assert_int_equal(m.entries_used, 10 * 128);
 	fp_flowcache_remove(fc, lookup1(fc, 3, 0));
 	assert_non_null(insert1(fc, 10, 0));
 	fp_flowcache_memory_get(fc, &m);
-	assert_int_equal(m.entries_used, 10 * 192);
+	assert_int_equal(m.entries_used, 10 * 128);
 	fp_flowcache_flush(fc);
 	fp_flowcache_memory_get(fc, &m);
 	assert_int_equal(m.entries_used, 0);
@@ -599,7 +742,9 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create_refuses_bad_params),
 		cmocka_unit_test(test_insert_then_lookup),
-		cmocka_unit_test(test_keys_differ_in_shape_and_bytes),
+		cmocka_unit_test(test_keys_differ_in_kind_and_bytes),
+		cmocka_unit_test(test_entry_is_two_lines),
+		cmocka_unit_test(test_parsed_frames_packed_and_digest),
 		cmocka_unit_test(test_lookup_past_signature_collisions),
 		cmocka_unit_test(test_insert_existing_replaces_value),
 		cmocka_unit_test(test_remove_frees_value_and_slot),

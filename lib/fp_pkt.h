@@ -284,7 +284,8 @@ fp_stream_ckey_unpack(const struct fp_stream_ckey *ckey,
 		      rte_be16_t vxlan_port, struct fp_stream_key *key);
 
 /**
- * Hash a compact key (CRC32-C over its 64 bytes).
+ * Hash a compact key (two CRC32-C chains, over its first and last 32
+ * bytes, combined).
  *
  * @param ckey
  *   A compact key.

@@ -678,6 +678,9 @@ fold_parse_lookup(struct dp_netdev_pmd_fold *f,
     for (i = 0; i < cnt; i++) {
         frames[i] = dp_packet_data(packets->packets[i]);
         lens[i] = dp_packet_size(packets->packets[i]);
+        /* fold_classify() initialises the metadata of each hit: its lines
+         * arrive while the batch is parsed and looked up. */
+        pkt_metadata_prefetch_init(&packets->packets[i]->md);
     }
     if (!fp_pkt_parse_burst(frames, lens, cnt, odp_to_u32(port_no),
                             htons(FOLD_VXLAN_PORT), b->ckeys, b->keys,
@@ -695,11 +698,14 @@ fold_parse_lookup(struct dp_netdev_pmd_fold *f,
     for (i = 0, n_lookup = 0; i < cnt; i++) {
         b->entries[i] = b->verdicts[i] == FP_PKT_OK ? found[n_lookup++] : NULL;
         if (b->entries[i]) {
-            /* For fold_prefetch_conns().  (The lookup prefetched the
-             * chain's first line, for fold_classify().) */
+            /* For fold_prefetch_conns() and the first guard's check: the
+             * hint, state, zone, mark and label lead the guard.  (The
+             * lookup prefetched the chain's first line, for
+             * fold_classify().) */
             struct fold_chain *chain = b->entries[i]->value;
 
             OVS_PREFETCH(chain->guards);
+            OVS_PREFETCH((const char *) chain->guards + 40);
         }
     }
     return true;
@@ -758,8 +764,8 @@ fold_classify(struct dp_netdev_pmd_fold *f, struct dp_packet_batch *packets,
             dp_packet_batch_refill(packets, packet, i);
             continue;
         }
-        if (entry && OVS_UNLIKELY(!fold_chain_matches(entry->value,
-                                                      &b->keys[i]))) {
+        if (entry && OVS_UNLIKELY(fp_stream_ckey_is_digest(&b->ckeys[i]))
+            && !fold_chain_matches(entry->value, &b->keys[i])) {
             /* Another stream with the same digest. */
             entry = NULL;
         }

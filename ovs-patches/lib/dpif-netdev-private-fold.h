@@ -132,8 +132,19 @@ struct fold_tuple {
 };
 
 /* A packet's conntrack state at a pass boundary.  The next pass's megaflow
- * may match any of it, so a folded packet must have the same. */
+ * may match any of it, so a folded packet must have the same.
+ *
+ * The members every folded packet reads (the conntrack hint, which the
+ * input path prefetches the connection from, and the state, zone, mark and
+ * label it compares) come first, in the guard's first 48 bytes. */
 struct fold_guard {
+    /* 'ct.conn' is the connection conntrack found (md.conn), or NULL.  In
+     * a trace, a bare pointer, valid until the PMD quiesces; in a chain, a
+     * reference (conntrack_conn_ref()) that lets the pass's ct skip its
+     * lookup, and, with fold-ct-mode=flowtable, the rest of its work
+     * (conntrack keeps the ticket in 'ct').  Not part of the state the
+     * guard compares. */
+    struct conntrack_hint ct;
     uint8_t ct_state;
     bool ct_orig_tuple_ipv6;
     uint16_t ct_zone;
@@ -145,13 +156,6 @@ struct fold_guard {
     } ct_orig_tuple;
     bool nat;                   /* True if ct NATed the packet. */
     struct fold_tuple nat_tuple;
-    /* 'ct.conn' is the connection conntrack found (md.conn), or NULL.  In
-     * a trace, a bare pointer, valid until the PMD quiesces; in a chain, a
-     * reference (conntrack_conn_ref()) that lets the pass's ct skip its
-     * lookup, and, with fold-ct-mode=flowtable, the rest of its work
-     * (conntrack keeps the ticket in 'ct').  Not part of the state the
-     * guard compares. */
-    struct conntrack_hint ct;
 };
 
 /* How a pass ends. */

@@ -18,6 +18,7 @@ compare datapaths of the same run only.
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -58,9 +59,23 @@ def machine(top):
         "ovs_stock": command(["dpkg-query", "-W", "-f=${Version}",
                               "openvswitch-switch-dpdk"]),
         "ovs_base": "3.1.0 (Debian openvswitch-source)",
-        "foldpath_commit": command(["git", "describe", "--always", "--dirty",
-                                    "--abbrev=12"], cwd=top),
+        "foldpath_commit": build_revision(top),
     }
+
+
+def build_revision(top):
+    """The revision the measured build was made from (FP_BUILD, which
+    may be another checkout's build), else the source tree's."""
+    build = os.environ.get("FP_BUILD") or os.path.join(top, "build")
+    try:
+        with open(os.path.join(build, "lib", "fp_build.h")) as f:
+            m = re.search(r'FP_BUILD_REVISION "([^"]*)"', f.read())
+            if m:
+                return m.group(1)
+    except OSError:
+        pass
+    return command(["git", "describe", "--always", "--dirty",
+                    "--abbrev=12"], cwd=top)
 
 
 def medians(rs):

@@ -443,11 +443,10 @@ bool
 fp_stream_key_pack(const struct fp_stream_key *key, rte_be16_t vxlan_port,
 		   struct fp_stream_ckey *ck)
 {
+	const struct fp_pkt_layer *o = &key->layer[0];
 	const struct fp_pkt_layer *l;
 
 	if (key->shape == FP_PKT_SHAPE_VXLAN) {
-		const struct fp_pkt_layer *o = &key->layer[0];
-
 		l = &key->layer[1];
 		if (!fp_ckey_layer_fits(o) || !fp_ckey_layer_fits(l) ||
 		    o->vlan_kind != FP_PKT_VLAN_NONE ||
@@ -481,8 +480,6 @@ fp_stream_key_pack(const struct fp_stream_key *key, rte_be16_t vxlan_port,
 		ck->kind = FP_CKEY_PLAIN4;
 		return true;
 	}
-	const struct fp_pkt_layer *o = &key->layer[0];
-
 	ck->kind = FP_CKEY_VXLAN4 | (o->flags << 4);
 	memcpy(ck->vni, &key->vxlan_vni, 3);
 	memcpy(ck->o_dl_dst, o->dl_dst, RTE_ETHER_ADDR_LEN);
@@ -548,15 +545,20 @@ fp_stream_ckey_unpack(const struct fp_stream_ckey *ck, rte_be16_t vxlan_port,
 uint32_t
 fp_stream_ckey_hash(const struct fp_stream_ckey *ck)
 {
-	const uint64_t *w = (const uint64_t *)ck;
+	const uint8_t *p = (const uint8_t *)ck;
 	uint32_t a = 0, b = 0x9e3779b9u;
 	unsigned int i;
 
 	/* Two chains of four CRC steps, the halves in parallel: half the
-	 * latency of one chain of eight. */
+	 * latency of one chain of eight. (memcpy() loads: the key was just
+	 * written field by field.) */
 	for (i = 0; i < 4; i++) {
-		a = rte_hash_crc_8byte(w[i], a);
-		b = rte_hash_crc_8byte(w[i + 4], b);
+		uint64_t x, y;
+
+		memcpy(&x, p + 8 * i, sizeof(x));
+		memcpy(&y, p + 32 + 8 * i, sizeof(y));
+		a = rte_hash_crc_8byte(x, a);
+		b = rte_hash_crc_8byte(y, b);
 	}
 	return a ^ ((b << 13) | (b >> 19));
 }

@@ -37,6 +37,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <rte_byteorder.h>
 #include <rte_common.h>
@@ -457,14 +458,7 @@ fp_stream_ckey_equal(const struct fp_stream_ckey *a,
 	return _mm_movemask_epi8(_mm_cmpeq_epi8(diff,
 			_mm_setzero_si128())) == 0xffff;
 #else
-	const uint64_t *x = (const uint64_t *)a;
-	const uint64_t *y = (const uint64_t *)b;
-	uint64_t diff = 0;
-	unsigned int i;
-
-	for (i = 0; i < 8; i++)
-		diff |= x[i] ^ y[i];
-	return diff == 0;
+	return memcmp(a, b, sizeof(*a)) == 0;
 #endif
 }
 

@@ -626,17 +626,17 @@ fold_burst_key(struct fold_burst *b, size_t i)
     return &b->keys[i];
 }
 
-/* Records that packet 'i' of 'b' went to the normal pipeline. */
+/* Records that packet 'pkt' of 'b' went to the normal pipeline. */
 static inline void
-fold_stream_miss(struct fold_burst *b, size_t i)
+fold_stream_miss(struct fold_burst *b, size_t pkt)
 {
-    uint32_t id = fp_stream_ckey_flow_id(&b->ckeys[i], &b->keys[i]);
+    uint32_t id = fp_stream_ckey_flow_id(&b->ckeys[pkt], &b->keys[pkt]);
 
     b->missed_ids[b->n_missed++] = id;
     b->missed_bloom |= UINT64_C(1) << (id % 64);
 }
 
-/* Returns true if a packet of the stream of packet 'i' of 'b' already went
+/* Returns true if a packet of the stream of packet 'pkt' of 'b' already went
  * to the normal pipeline: its later packets must follow it there, or they
  * would overtake it.  The Bloom filter answers most hits of a batch with
  * misses; only an id whose bit is set is looked for. */
@@ -704,8 +704,8 @@ fold_parse_lookup(struct dp_netdev_pmd_fold *f,
              * fold_classify().) */
             struct fold_chain *chain = b->entries[i]->value;
 
-            OVS_PREFETCH(chain->guards);
-            OVS_PREFETCH((const char *) chain->guards + 40);
+            OVS_PREFETCH(&chain->guards[0].ct);
+            OVS_PREFETCH(&chain->guards[0].ct_label);
         }
     }
     return true;
@@ -787,7 +787,10 @@ fold_classify(struct dp_netdev_pmd_fold *f, struct dp_packet_batch *packets,
                     continue;
                 }
                 if ((int32_t) (now - chain->created) <= FOLD_REFUSAL_TTL_MS) {
+                    /* Normal pipeline: its connection's packets of other
+                     * keys (TCP flag classes) must not overtake it. */
                     b->negative_hits++;
+                    fold_stream_miss(b, i);
                     dp_packet_batch_refill(packets, packet, i);
                     continue;
                 }

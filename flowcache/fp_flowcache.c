@@ -264,6 +264,15 @@ fp_fc_release(struct fp_flowcache *fc, struct fp_flowcache_entry *e)
 }
 
 void
+fp_flowcache_entry_set_prefetch(struct fp_flowcache_entry *entry,
+				const void *addr, unsigned int lines)
+{
+	entry->prefetch = addr;
+	entry->prefetch_lines = addr == NULL ? 0 :
+		RTE_MIN(lines, (unsigned int)FP_FLOWCACHE_PREFETCH_LINES_MAX);
+}
+
+void
 fp_flowcache_remove(struct fp_flowcache *fc, struct fp_flowcache_entry *entry)
 {
 	fp_fc_release(fc, entry);
@@ -412,6 +421,11 @@ fp_flowcache_insert(struct fp_flowcache *fc,
 		fp_fc_drop_value(fc, e);
 		e->value = value;
 		e->last_used = now;
+		/* The count is the value's: a host may rate it by the value's
+		 * age. */
+		e->hits = 0;
+		e->prefetch = NULL;
+		e->prefetch_lines = 0;
 		fp_fc_count(&fc->stats.replaced, 1);
 		return e;
 	}
@@ -427,6 +441,8 @@ fp_flowcache_insert(struct fp_flowcache *fc,
 	e->hash = hash;
 	e->last_used = now;
 	e->hits = 0;
+	e->prefetch = NULL;
+	e->prefetch_lines = 0;
 	bucket->sig[way] = fp_fc_sig(hash);
 	bucket->idx[way] = idx;
 	fp_fc_count(&fc->stats.inserts, 1);
@@ -495,7 +511,7 @@ fp_flowcache_lookup_burst(struct fp_flowcache *fc,
 	uint32_t b2[FP_FLOWCACHE_BURST_MAX];
 	struct fp_flowcache_entry *cand[FP_FLOWCACHE_BURST_MAX];
 	unsigned int hits = 0;
-	unsigned int i;
+	unsigned int i, l;
 
 	RTE_ASSERT(n <= FP_FLOWCACHE_BURST_MAX);
 
@@ -538,9 +554,13 @@ fp_flowcache_lookup_burst(struct fp_flowcache *fc,
 			e = fp_fc_find(fc, keys[i], hashes[i]);
 		entries[i] = e;
 		if (e != NULL) {
-			/* The host reads its value next: on its way while the
-			 * rest of the burst is looked up. */
+			/* The host reads its value next, and what the value
+			 * leads to: on their way while the rest of the burst
+			 * is looked up. */
 			rte_prefetch0(e->value);
+			for (l = 0; l < e->prefetch_lines; l++)
+				rte_prefetch0((const char *)e->prefetch +
+					      l * RTE_CACHE_LINE_SIZE);
 			e->hits++;
 			e->last_used = now;
 			hits++;

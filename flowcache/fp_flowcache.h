@@ -68,6 +68,10 @@ struct fp_flowcache_entry {
 	uint64_t hits;      /**< Lookups that returned this entry. */
 	void *value;        /**< Host value; NULL marks a free entry. */
 	struct fp_stream_ckey key;
+	/** What a lookup prefetches besides the value, as
+	 *  fp_flowcache_entry_set_prefetch() set it; never dereferenced. */
+	const void *prefetch;
+	uint32_t prefetch_lines;
 } __rte_cache_aligned;
 
 /** How a cache behaves. */
@@ -163,7 +167,8 @@ fp_flowcache_admit(struct fp_flowcache *fc, uint32_t hash);
 
 /**
  * Insert a stream, or replace the value of one already there (an entry
- * whose compact key is equal: for a digest, maybe another full key).
+ * whose compact key is equal: for a digest, maybe another full key). A
+ * replaced value's entry starts over: no hits, used 'now'.
  *
  * When the cache or both candidate buckets are full, the least recently
  * used of a sample of entries is evicted first, and its value dropped.
@@ -186,6 +191,30 @@ fp_flowcache_insert(struct fp_flowcache *fc,
 		    const struct fp_stream_ckey *key, uint32_t hash,
 		    void *value, uint32_t now);
 
+/** Most cache lines fp_flowcache_entry_set_prefetch() takes. */
+#define FP_FLOWCACHE_PREFETCH_LINES_MAX 4
+
+/**
+ * Have lookups that find an entry prefetch more than its value's first
+ * line: 'lines' cache lines from 'addr', for the host's next stage (say,
+ * what its value points to, which the host would otherwise only prefetch
+ * once the value has arrived). The cache never dereferences 'addr', so it
+ * may outlive what it points to: a prefetch does not fault. A new entry,
+ * and an entry whose value fp_flowcache_insert() replaced, prefetch
+ * nothing more.
+ *
+ * @param entry
+ *   An entry fp_flowcache_lookup_burst() or fp_flowcache_insert() returned.
+ * @param addr
+ *   Any address; NULL for none.
+ * @param lines
+ *   Cache lines from addr, at most FP_FLOWCACHE_PREFETCH_LINES_MAX (more
+ *   are cut to it).
+ */
+void
+fp_flowcache_entry_set_prefetch(struct fp_flowcache_entry *entry,
+				const void *addr, unsigned int lines);
+
 /**
  * Remove an entry and drop its value.
  *
@@ -201,7 +230,8 @@ fp_flowcache_remove(struct fp_flowcache *fc, struct fp_flowcache_entry *entry);
  * Look up a burst of keys.
  *
  * Found entries get their hit count incremented and last_used set to 'now',
- * and the first cache line of their value is prefetched.
+ * and the first cache line of their value is prefetched, with what
+ * fp_flowcache_entry_set_prefetch() gave.
  * An entry is found when its compact key is equal to the key looked up,
  * all 64 bytes; for a digest, the host checks the full key.
  *

@@ -147,6 +147,38 @@ test_insert_then_lookup(void **state)
 	assert_int_equal(freed, 1);
 }
 
+/* A prefetch address is kept, capped, and dropped when the entry gets a
+ * new value; lookups of an entry with one, even one that points at
+ * nothing mapped, still find it. */
+static void
+test_entry_prefetch_address(void **state)
+{
+	struct fp_flowcache *fc = cache_new(64, 0, 1);
+	static char target[8 * RTE_CACHE_LINE_SIZE];
+	struct fp_flowcache_entry *e;
+
+	(void)state;
+	e = insert1(fc, 7, 0);
+	assert_null(e->prefetch);
+	assert_int_equal(e->prefetch_lines, 0);
+	fp_flowcache_entry_set_prefetch(e, target, 2);
+	assert_ptr_equal(e->prefetch, target);
+	assert_int_equal(e->prefetch_lines, 2);
+	assert_ptr_equal(lookup1(fc, 7, 1), e);
+	fp_flowcache_entry_set_prefetch(e, target, 100);
+	assert_int_equal(e->prefetch_lines, FP_FLOWCACHE_PREFETCH_LINES_MAX);
+	fp_flowcache_entry_set_prefetch(e, NULL, 3);
+	assert_int_equal(e->prefetch_lines, 0);
+	/* An address nothing is mapped at: a prefetch does not fault. */
+	fp_flowcache_entry_set_prefetch(e, (const void *)(uintptr_t)64, 4);
+	assert_ptr_equal(lookup1(fc, 7, 2), e);
+	/* A new value for the same key starts without one. */
+	assert_ptr_equal(insert1(fc, 7, 3), e);
+	assert_null(e->prefetch);
+	assert_int_equal(e->prefetch_lines, 0);
+	fp_flowcache_free(fc);
+}
+
 static void
 test_keys_differ_in_kind_and_bytes(void **state)
 {
@@ -323,9 +355,15 @@ test_insert_existing_replaces_value(void **state)
 
 	(void)state;
 	e1 = insert1(fc, 3, 0);
+	assert_ptr_equal(lookup1(fc, 3, 1), e1);
+	assert_int_equal(e1->hits, 1);
 	e2 = insert1(fc, 3, 5);
 	assert_ptr_equal(e1, e2);
 	assert_int_equal(freed, 1);
+	/* The new value's hits start from 0. */
+	assert_int_equal(e2->hits, 0);
+	assert_int_equal(e2->last_used, 5);
+	assert_int_equal(*(int *)e2->value, 3);
 	fp_flowcache_stats_get(fc, &s);
 	assert_int_equal(s.entries, 1);
 	assert_int_equal(s.replaced, 1);
@@ -742,6 +780,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create_refuses_bad_params),
 		cmocka_unit_test(test_insert_then_lookup),
+		cmocka_unit_test(test_entry_prefetch_address),
 		cmocka_unit_test(test_keys_differ_in_kind_and_bytes),
 		cmocka_unit_test(test_entry_is_two_lines),
 		cmocka_unit_test(test_parsed_frames_packed_and_digest),

@@ -711,13 +711,19 @@ fold_parse_lookup(struct dp_netdev_pmd_fold *f,
     return true;
 }
 
-/* Prefetches the connections that the chains of the hits in 'b' hold for
- * the first ct() of their paths, which fold_execute() reaches after every
- * hit of the input batch has been classified. */
+/* Prefetches what conntrack updates, in the exact mode, in the connections
+ * that the chains of the hits in 'b' hold for the first ct() of their
+ * paths, which fold_execute() reaches after every hit of the input batch
+ * has been classified.  The lines that it reads in both modes are on their
+ * way already: the lookup of the hit prefetched them (see
+ * fold_learn_one()). */
 static void
 fold_prefetch_conns(const struct dp_netdev_pmd_fold *f,
                     const struct fold_burst *b)
 {
+    if (f->ct_flowtable) {
+        return;
+    }
     for (size_t i = 0; i < b->n_batches; i++) {
         const struct fold_batch *fb = &b->batches[i];
         const struct fold_path *path = fb->path;
@@ -735,7 +741,7 @@ fold_prefetch_conns(const struct dp_netdev_pmd_fold *f,
                 = fb->chains[j]->guards[path->elems[k].guard_idx].ct.conn;
 
             if (conn) {
-                conntrack_conn_prefetch(conn, f->ct_flowtable);
+                conntrack_conn_prefetch_state(conn);
             }
         }
     }

@@ -530,6 +530,14 @@ fold_learn_one(struct dp_netdev_pmd_thread *pmd, const struct fold_trace *t)
             = conntrack_conn_ref(chain->guards[i].ct.conn);
     }
     fold_cache_insert(f, t, chain);
+    if (chain->entry && l.n_guards && chain->guards[0].ct.conn) {
+        /* A hit's lookup prefetches the connection of the first ct(),
+         * with the chain, rather than once the chain has arrived: see
+         * fold_prefetch_conns(). */
+        fp_flowcache_entry_set_prefetch(chain->entry,
+                                        chain->guards[0].ct.conn,
+                                        CONNTRACK_CONN_HOT_LINES);
+    }
     fold_count(&f->stats.inserts, 1);
     return;
 

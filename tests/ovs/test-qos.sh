@@ -26,20 +26,31 @@
 
 fp_sb_require_env $((FP_SB_SOCKET_MEM + 2 * FP_SB_VM_MEM))
 
-# Prints, from one qos/show of PORT, the time (ns, the middle of the call)
-# and DIR's green packets, green bytes, red packets and dropped packets.
-# Usage: meter_sample PORT DIR
+# Prints, from one qos/show of every interface, the time (ns, the middle of
+# the call) and, for PORT's direction DIR and then for PORT2's DIR2 if
+# given, the green packets, green bytes, red packets and dropped packets.
+# One call reads both meters' counters at (nearly) the same moment: two
+# calls, on a loaded machine, can be tens of ms apart.
+# Usage: meter_sample PORT DIR [PORT2 DIR2]
 meter_sample() {
 	local t0 t1 show
 
 	t0=$(date +%s%N)
-	show=$(fp_sb_appctl qos/show "$1")
+	show=$(fp_sb_appctl qos/show)
 	t1=$(date +%s%N)
-	awk -v d="$2" -v t=$(( (t0 + t1) / 2 )) '
-		$1 == d "-green:" { gp = $2; gb = $4 }
-		$1 == d "-red:" { rp = $2 }
-		$1 == d "-dropped:" { dr = $2 }
-		END { print t, gp + 0, gb + 0, rp + 0, dr + 0 }' <<< "$show"
+	awk -v p1="$1" -v d1="$2" -v p2="${3:-}" -v d2="${4:-}" \
+	    -v t=$(( (t0 + t1) / 2 )) '
+		$1 == "QoS:" { k = $2 == p1 ? 1 : $2 == p2 ? 2 : 0; next }
+		k == 1 { d = d1 } k == 2 { d = d2 } k == 0 { next }
+		$1 == d "-green:" { gp[k] = $2; gb[k] = $4 }
+		$1 == d "-red:" { rp[k] = $2 }
+		$1 == d "-dropped:" { dr[k] = $2 }
+		END {
+			printf "%s %.0f %.0f %.0f %.0f", t, gp[1], gb[1], rp[1], dr[1]
+			if (p2 != "")
+				printf " %.0f %.0f %.0f %.0f", gp[2], gb[2], rp[2], dr[2]
+			print ""
+		}' <<< "$show"
 }
 
 meter_green_at_least() {
@@ -52,15 +63,14 @@ meter_green_at_least() {
 # passed, within 2 %, and dropped the rest.
 # Usage: check_rates WHAT SRC pps|bps RATE
 check_rates() {
-	local what=$1 src=$2 unit=$3 rate=$4 a b sa sb need
+	local what=$1 src=$2 unit=$3 rate=$4 a b need
 
 	# Settled: vhu0's buckets, full after a change, have run dry.
 	need=$(qos_value vhu0 egress-dropped)
 	fp_wait_for 10 "vhu0's meter to drop" eval \
 		'[ "$(qos_value vhu0 egress-dropped)" -gt '"$need"' ]' ||
 		fp_die "$what: vhu0's meter drops nothing"
-	a=$(meter_sample vhu0 egress)
-	sa=$(meter_sample "$src" ingress)
+	a=$(meter_sample vhu0 egress "$src" ingress)
 	if [ "$unit" = pps ]; then
 		need=$((3 * rate))
 	else
@@ -70,15 +80,14 @@ check_rates() {
 		meter_green_at_least vhu0 egress \
 		$(( $(awk '{print $2}' <<< "$a") + need )) ||
 		fp_die "$what: vhu0's meter passed too little: $(fp_sb_appctl qos/show vhu0)"
-	b=$(meter_sample vhu0 egress)
-	sb=$(meter_sample "$src" ingress)
+	b=$(meter_sample vhu0 egress "$src" ingress)
 	awk -v what="$what" -v unit="$unit" -v r="$rate" -v a="$a" -v b="$b" \
-		-v sa="$sa" -v sb="$sb" 'BEGIN {
-		split(a, x); split(b, y); split(sa, u); split(sb, v)
+		'BEGIN {
+		split(a, x); split(b, y)
 		dt = (y[1] - x[1]) / 1e9
 		passed = unit == "pps" ? (y[2] - x[2]) / dt : 8 * (y[3] - x[3]) / dt
 		offered = (y[2] - x[2]) + (y[4] - x[4])
-		src = v[2] - u[2]
+		src = y[6] - x[6]
 		dropped = y[5] - x[5]
 		dp = (passed - r) / r; if (dp < 0) dp = -dp
 		do_ = (offered - src) / src; if (do_ < 0) do_ = -do_

@@ -153,6 +153,42 @@ fold_guard_tuple(const struct fold_guard *g, struct ct_dpif_tuple *t)
     }
 }
 
+/* Gives 'fo' a reference to each TCP connection the packets of 'chain' go
+ * through, for the offload thread to hold liberal if the NIC forwards them
+ * without tracking their windows.  The chain holds most of them already; a
+ * pass whose guard holds none (NAT) looks its connection up. */
+static void
+fold_offload_take_conns(struct dp_netdev_pmd_thread *pmd,
+                        const struct fold_chain *chain,
+                        struct fold_offload *fo)
+{
+    const struct fold_path *path = chain->path;
+
+    BUILD_ASSERT_DECL(FOLD_MAX_PASSES <= FOLD_OFFLOAD_MAX_CONNS);
+    for (int i = 0; i < path->n_elems; i++) {
+        const struct fold_elem *e = &path->elems[i];
+        const struct fold_guard *g;
+        struct ct_dpif_tuple t;
+        struct conn *conn;
+
+        if (!e->guarded) {
+            continue;
+        }
+        g = &chain->guards[e->guard_idx];
+        fold_guard_tuple(g, &t);
+        if (!g->ct_state || t.ip_proto != IPPROTO_TCP) {
+            continue;
+        }
+        conn = g->ct.conn
+               ? conntrack_conn_ref(g->ct.conn)
+               : conntrack_offload_conn_get(dp_netdev_pmd_conntrack(pmd),
+                                            &t, g->ct_zone);
+        if (conn) {
+            fo->conns[fo->n_conns++] = conn;
+        }
+    }
+}
+
 /* What fold_offload_describe() gathers from a chain's actions. */
 struct fold_describe {
     struct fp_flow_hdr rw;          /* The inner header as the chain leaves
@@ -400,6 +436,7 @@ fold_offload_consider(struct dp_netdev_pmd_thread *pmd,
         dp_netdev_fold_offload_release(fo);
         return;
     }
+    fold_offload_take_conns(pmd, chain, fo);
     chain->offload = fo;
     chain->offload_check = now + FOLD_OFFLOAD_CHECK_MS;
     ovs_list_push_back(&f->offloaded, &chain->offload_node);
@@ -470,13 +507,11 @@ fold_offload_account(struct dp_netdev_pmd_thread *pmd,
     long long now_ms = pmd->ctx.now / 1000;
     uint64_t n;
     bool ok = true;
-    bool ct_hw;
 
     n = fold_offload_count(pmd, chain->offload, path, chain->tcp_flags);
     if (n) {
         chain->entry->last_used = fold_now_ms(pmd);
     }
-    atomic_read_relaxed(&chain->offload->ct_hw, &ct_hw);
 
     for (int i = 0; i < path->n_elems; i++) {
         const struct fold_elem *e = &path->elems[i];
@@ -492,11 +527,11 @@ fold_offload_account(struct dp_netdev_pmd_thread *pmd,
             /* The connection the chain holds: no lookup, and no lock
              * unless the NIC forwarded packets. */
             live = conntrack_offload_refresh_conn(ct, g->ct.conn, n > 0,
-                                                  !ct_hw, now_ms);
+                                                  now_ms);
         } else {
             fold_guard_tuple(g, &t);
             live = conntrack_offload_refresh(ct, &t, g->ct_zone, n > 0,
-                                             !ct_hw, now_ms);
+                                             now_ms);
         }
         if (!live) {
             ok = false;

@@ -69,6 +69,9 @@ static const char *const reason_names[FOLD_OFFLOAD_N_REASONS] = {
 
 /* The configuration.  Written by the main thread, read by anyone. */
 static atomic_bool cfg_requested;       /* other_config:fold-offload. */
+/* TCP connections that rules hold liberal, for fold/offload-show. */
+static atomic_count n_liberal = ATOMIC_COUNT_INIT(0);
+
 static atomic_uint32_t cfg_min_packets = FOLD_OFFLOAD_DEF_MIN_PACKETS;
 static atomic_uint32_t cfg_min_age_ms;
 static atomic_uint32_t cfg_min_pps;
@@ -513,6 +516,9 @@ dp_netdev_fold_offload_show_config(struct ds *ds)
                   " ms, min-pps %"PRIu32", max-per-port %"PRIu32
                   ", rate %"PRIu32"/s, age %"PRIu32" s\n",
                   min_packets, min_age, min_pps, max_rules, rate, age);
+    ds_put_format(ds, "  liberal connections: %u (tcp-flags rules forward "
+                  "their packets: sequence numbers not checked)\n",
+                  atomic_count_get(&n_liberal));
     if (cfg_errors.length) {
         ds_put_cstr(ds, "  configuration errors:\n");
         ds_put_cstr(ds, ds_cstr(&cfg_errors));
@@ -554,6 +560,10 @@ void
 dp_netdev_fold_offload_unref(struct fold_offload *fo)
 {
     if (fo && ovs_refcount_unref(&fo->ref_cnt) == 1) {
+        ovs_assert(!fo->liberal);
+        for (int i = 0; i < fo->n_conns; i++) {
+            conntrack_conn_unref(fo->conns[i]);
+        }
         netdev_close(fo->in_netdev);
         netdev_close(fo->out_netdev);
         free(fo);
@@ -844,6 +854,38 @@ fold_offload_build_rule(struct fold_offload *fo,
     }
 }
 
+/* Before the NIC forwards packets of 'fo' without tracking the windows of
+ * its connections, makes them liberal: software stops checking their
+ * sequence numbers, which the NIC's packets move on.  Offload thread. */
+static void
+fold_offload_liberal_hold(struct fold_offload *fo)
+{
+    for (int i = 0; i < fo->n_conns; i++) {
+        if (conntrack_offload_liberal_hold(fo->conns[i])) {
+            atomic_count_inc(&n_liberal);
+        }
+    }
+    fo->liberal = true;
+}
+
+/* Once the rule of 'fo' is gone, or was never created, gives up what
+ * fold_offload_liberal_hold() did: a connection that no other rule holds
+ * liberal is strict again, and learns its windows afresh.  Offload
+ * thread. */
+static void
+fold_offload_liberal_release(struct fold_offload *fo)
+{
+    if (!fo->liberal) {
+        return;
+    }
+    for (int i = 0; i < fo->n_conns; i++) {
+        if (conntrack_offload_liberal_release(fo->conns[i])) {
+            atomic_count_dec(&n_liberal);
+        }
+    }
+    fo->liberal = false;
+}
+
 /* Creates the rule of 'fo', taken off its port's pending list. */
 static void
 fold_offload_insert(struct fold_offload *fo)
@@ -880,11 +922,15 @@ fold_offload_insert(struct fold_offload *fo)
         fold_offload_fail(fo, port, reason, text, false);
         goto out;
     }
+    if (!fo->ct_conn) {
+        fold_offload_liberal_hold(fo);
+    }
     memset(&error, 0, sizeof error);
     flow = netdev_dpdk_rte_flow_create(fo->in_netdev, &rule->attr,
                                        rule->items, rule->actions, &error);
     ovs_mutex_lock(&mutex);
     if (!flow) {
+        fold_offload_liberal_release(fo);
         snprintf(text, sizeof text, "%s (%s)",
                  error.message ? error.message : "no message",
                  ovs_strerror(rte_errno));
@@ -974,6 +1020,7 @@ fold_offload_remove(struct fold_offload *fo)
                          error.message ? error.message : "no message");
         }
         fo->flow = NULL;
+        fold_offload_liberal_release(fo);
         if (fo->ct_conn) {
             port->ct_rules--;
             fold_ct_put(fo->ct_conn);

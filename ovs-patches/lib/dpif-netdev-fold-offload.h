@@ -89,6 +89,9 @@ enum fold_offload_state {
                                  * 'hw_packets' and 'hw_bytes' are final. */
 };
 
+/* At most how many connections a stream's packets go through. */
+#define FOLD_OFFLOAD_MAX_CONNS 8
+
 struct fold_offload {
     /* Immutable after dp_netdev_fold_offload_install(). */
     struct fp_flow_stream stream;  /* The rule, except ports and ct mode. */
@@ -101,6 +104,12 @@ struct fold_offload {
     bool ct_reply;                 /* The stream is its reply direction. */
     uint16_t ct_zone;
     struct ct_dpif_tuple ct_tuple; /* Its original direction. */
+    /* The TCP connections the stream's packets go through, held
+     * (conntrack_conn_ref()) until 'fo' is freed.  A rule that the NIC
+     * forwards without tracking windows holds them liberal
+     * (conntrack_offload_liberal_hold()) while it exists. */
+    struct conn *conns[FOLD_OFFLOAD_MAX_CONNS];
+    int n_conns;
 
     /* Shared, see above. */
     struct ovs_refcount ref_cnt;
@@ -126,6 +135,7 @@ struct fold_offload {
     struct fold_offload_port *port;
     struct rte_flow *flow;
     struct fold_offload_conn *ct_conn; /* With FP_FLOW_CT_HW. */
+    bool liberal;                  /* Holds 'conns' liberal. */
     int port_id;                   /* DPDK port of 'in_netdev'. */
     enum fold_offload_reason reason;
     long long int installed_at;    /* Time (ms) the rule was created. */

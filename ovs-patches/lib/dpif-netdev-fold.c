@@ -20,6 +20,7 @@
 
 #include <string.h>
 
+#include <rte_cycles.h>
 #include <rte_errno.h>
 
 #include "conntrack.h"
@@ -577,13 +578,24 @@ dp_netdev_fold_pmd_periodic(struct dp_netdev_pmd_thread *pmd)
             fold_offload_detach(f, chain);
         }
     }
-    if (f->cache && !ovs_list_is_empty(&f->offloaded)) {
-        fold_offload_check(pmd);
-    }
-    if (!ovs_list_is_empty(&f->draining)
-        && pmd->ctx.now >= f->offload_next_drain) {
-        f->offload_next_drain = pmd->ctx.now + FOLD_OFFLOAD_DRAIN_US;
-        fold_offload_drain_run(pmd, false);
+    if ((f->cache && !ovs_list_is_empty(&f->offloaded))
+        || !ovs_list_is_empty(&f->draining)) {
+        uint64_t start = rte_get_tsc_cycles(), cycles;
+
+        if (f->cache && !ovs_list_is_empty(&f->offloaded)) {
+            fold_offload_check(pmd);
+        }
+        if (!ovs_list_is_empty(&f->draining)
+            && pmd->ctx.now >= f->offload_next_drain) {
+            f->offload_next_drain = pmd->ctx.now + FOLD_OFFLOAD_DRAIN_US;
+            fold_offload_drain_run(pmd, false);
+        }
+        cycles = rte_get_tsc_cycles() - start;
+        fold_count(&f->stats.upkeep_cycles, cycles);
+        fold_count(&f->stats.upkeep_calls, 1);
+        if (cycles > f->stats.upkeep_max) {
+            fold_count(&f->stats.upkeep_max, cycles - f->stats.upkeep_max);
+        }
     }
     if (f->cache) {
         fp_flowcache_sweep(f->cache, fold_now_ms(pmd), FOLD_SWEEP_BUDGET,
@@ -771,6 +783,12 @@ dp_netdev_fold_show(struct dp_netdev_pmd_thread *pmd, struct ds *ds)
                   fold_read(&st->offload_removed),
                   fold_read(&st->offload_refused),
                   fold_read(&st->offload_packets));
+    ds_put_format(ds, "  offload upkeep: %"PRIu64" cycles in %"PRIu64
+                  " calls, longest %"PRIu64" cycles (%.1f us), TSC %"PRIu64
+                  " Hz\n", fold_read(&st->upkeep_cycles),
+                  fold_read(&st->upkeep_calls), fold_read(&st->upkeep_max),
+                  fold_read(&st->upkeep_max) * 1e6 / rte_get_tsc_hz(),
+                  rte_get_tsc_hz());
 
     ds_put_cstr(ds, "  refused:");
     any = false;

@@ -276,6 +276,10 @@ struct fold_stats {
     uint64_t offload_refused;   /* Streams a rule cannot express. */
     uint64_t offload_removed;   /* Offloaded chains removed. */
     uint64_t offload_packets;   /* Packets forwarded by the NIC. */
+    uint64_t upkeep_cycles;     /* TSC cycles of the offload upkeep in
+                                 * dp_netdev_fold_pmd_periodic(). */
+    uint64_t upkeep_calls;      /* Periodic calls that did upkeep. */
+    uint64_t upkeep_max;        /* Cycles of the longest such call. */
     uint64_t not_parsed[FP_PKT_VERDICT_MAX];
     uint64_t refused[FOLD_N_REFUSALS];
     uint64_t refused_action[__OVS_ACTION_ATTR_MAX];

@@ -101,6 +101,9 @@ rx_before=$(fp_sb_iface_stat dpdk0 rx_packets)
 fold_ingress "$FP_SB_DIR/hw.pcap"
 fp_check_eq "the NIC forwarded the segments moved 1 GiB forward: OVS saw none" \
 	"$rx_before" "$(fp_sb_iface_stat dpdk0 rx_packets)"
+upkeep=$(fp_sb_appctl fold/show | sed -n 's/^ *offload upkeep: //p')
+fp_check "the PMD measured its offload upkeep ($upkeep)" \
+	eval '[ "$(echo "$upkeep" | sed -n "s/.* in \([0-9]*\) calls.*/\1/p")" -gt 0 ]'
 
 fp_sb_vsctl set Open_vSwitch . other_config:fold-offload=false
 fp_wait_for 10 "the rules to go" offload_field_is "rules installed" 0 ||

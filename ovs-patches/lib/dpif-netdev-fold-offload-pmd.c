@@ -156,8 +156,9 @@ fold_guard_tuple(const struct fold_guard *g, struct ct_dpif_tuple *t)
 /* Gives 'fo' a reference to each TCP connection the packets of 'chain' go
  * through, for the offload thread to hold liberal if the NIC forwards them
  * without tracking their windows.  The chain holds most of them already; a
- * pass whose guard holds none (NAT) looks its connection up. */
-static void
+ * pass whose guard holds none (NAT) looks its connection up.  Returns false
+ * if a connection is gone. */
+static bool
 fold_offload_take_conns(struct dp_netdev_pmd_thread *pmd,
                         const struct fold_chain *chain,
                         struct fold_offload *fo)
@@ -183,10 +184,25 @@ fold_offload_take_conns(struct dp_netdev_pmd_thread *pmd,
                ? conntrack_conn_ref(g->ct.conn)
                : conntrack_offload_conn_get(dp_netdev_pmd_conntrack(pmd),
                                             &t, g->ct_zone);
-        if (conn) {
-            fo->conns[fo->n_conns++] = conn;
+        if (!conn) {
+            return false;
+        }
+        fo->conn_guards[fo->n_conns] = e->guard_idx;
+        fo->conns[fo->n_conns++] = conn;
+    }
+    return true;
+}
+
+/* The connection 'fo' holds for guard 'guard_idx', or NULL. */
+static struct conn *
+fold_offload_guard_conn(const struct fold_offload *fo, int guard_idx)
+{
+    for (int i = 0; i < fo->n_conns; i++) {
+        if (fo->conn_guards[i] == guard_idx) {
+            return fo->conns[i];
         }
     }
+    return NULL;
 }
 
 /* What fold_offload_describe() gathers from a chain's actions. */
@@ -436,7 +452,12 @@ fold_offload_consider(struct dp_netdev_pmd_thread *pmd,
         dp_netdev_fold_offload_release(fo);
         return;
     }
-    fold_offload_take_conns(pmd, chain, fo);
+    if (!fold_offload_take_conns(pmd, chain, fo)) {
+        /* The chain dies at its next packet or check. */
+        chain->offload_after = now + FOLD_OFFLOAD_RETRY_MS;
+        dp_netdev_fold_offload_release(fo);
+        return;
+    }
     chain->offload = fo;
     chain->offload_check = now + FOLD_OFFLOAD_CHECK_MS;
     ovs_list_push_back(&f->offloaded, &chain->offload_node);
@@ -517,17 +538,20 @@ fold_offload_account(struct dp_netdev_pmd_thread *pmd,
         const struct fold_elem *e = &path->elems[i];
         const struct fold_guard *g;
         struct ct_dpif_tuple t;
+        struct conn *conn;
         bool live;
 
         if (!e->guarded) {
             continue;
         }
         g = &chain->guards[e->guard_idx];
-        if (g->ct.conn) {
-            /* The connection the chain holds: no lookup, and no lock
-             * unless the NIC forwarded packets. */
-            live = conntrack_offload_refresh_conn(ct, g->ct.conn, n > 0,
-                                                  now_ms);
+        conn = g->ct.conn ? g->ct.conn
+                          : fold_offload_guard_conn(chain->offload,
+                                                    e->guard_idx);
+        if (conn) {
+            /* The connection the chain or the record holds: no lookup,
+             * and no lock unless the NIC forwarded packets. */
+            live = conntrack_offload_refresh_conn(ct, conn, n > 0, now_ms);
         } else {
             fold_guard_tuple(g, &t);
             live = conntrack_offload_refresh(ct, &t, g->ct_zone, n > 0,

@@ -854,36 +854,51 @@ fold_offload_build_rule(struct fold_offload *fo,
     }
 }
 
+/* Once the rule of 'fo' is gone, or was never created, gives up what
+ * fold_offload_liberal_hold() did: a connection that no other rule holds
+ * liberal is strict again, and learns its windows afresh if 'moved' (the
+ * rule forwarded packets).  With 'forever' (the rule could not be
+ * destroyed), the connections stay liberal for good.  Offload thread. */
+static void
+fold_offload_liberal_release(struct fold_offload *fo, bool moved,
+                             bool forever)
+{
+    if (!fo->liberal) {
+        return;
+    }
+    for (int i = 0; i < fo->n_conns; i++) {
+        if (conntrack_offload_liberal_release(fo->conns[i], moved,
+                                              forever)) {
+            atomic_count_dec(&n_liberal);
+        }
+    }
+    fo->liberal = false;
+}
+
 /* Before the NIC forwards packets of 'fo' without tracking the windows of
  * its connections, makes them liberal: software stops checking their
- * sequence numbers, which the NIC's packets move on.  Offload thread. */
-static void
+ * sequence numbers, which the NIC's packets move on.  Returns false, with
+ * nothing held, if a connection died since the PMD offered the stream: a
+ * rule must not forward a later connection that took its tuple.  Offload
+ * thread. */
+static bool
 fold_offload_liberal_hold(struct fold_offload *fo)
 {
+    long long now = time_msec();
+
     for (int i = 0; i < fo->n_conns; i++) {
         if (conntrack_offload_liberal_hold(fo->conns[i])) {
             atomic_count_inc(&n_liberal);
         }
     }
     fo->liberal = true;
-}
-
-/* Once the rule of 'fo' is gone, or was never created, gives up what
- * fold_offload_liberal_hold() did: a connection that no other rule holds
- * liberal is strict again, and learns its windows afresh.  Offload
- * thread. */
-static void
-fold_offload_liberal_release(struct fold_offload *fo)
-{
-    if (!fo->liberal) {
-        return;
-    }
     for (int i = 0; i < fo->n_conns; i++) {
-        if (conntrack_offload_liberal_release(fo->conns[i])) {
-            atomic_count_dec(&n_liberal);
+        if (!conntrack_conn_is_live(fo->conns[i], now)) {
+            fold_offload_liberal_release(fo, false, false);
+            return false;
         }
     }
-    fo->liberal = false;
+    return true;
 }
 
 /* Creates the rule of 'fo', taken off its port's pending list. */
@@ -922,15 +937,18 @@ fold_offload_insert(struct fold_offload *fo)
         fold_offload_fail(fo, port, reason, text, false);
         goto out;
     }
-    if (!fo->ct_conn) {
-        fold_offload_liberal_hold(fo);
+    if (!fo->ct_conn && !fold_offload_liberal_hold(fo)) {
+        ovs_mutex_lock(&mutex);
+        fold_offload_fail(fo, port, FOLD_OFFLOAD_R_CT_STATE,
+                          "a connection of the stream is gone", false);
+        goto out;
     }
     memset(&error, 0, sizeof error);
     flow = netdev_dpdk_rte_flow_create(fo->in_netdev, &rule->attr,
                                        rule->items, rule->actions, &error);
     ovs_mutex_lock(&mutex);
     if (!flow) {
-        fold_offload_liberal_release(fo);
+        fold_offload_liberal_release(fo, false, false);
         snprintf(text, sizeof text, "%s (%s)",
                  error.message ? error.message : "no message",
                  ovs_strerror(rte_errno));
@@ -1006,21 +1024,27 @@ fold_offload_remove(struct fold_offload *fo)
     struct fold_offload_port *port = fo->port;
     struct rte_flow_error error;
     uint64_t packets, bytes;
+    bool destroyed;
     int state;
 
     atomic_read_relaxed(&fo->state, &state);
     if (state == FOLD_OFFLOAD_INSTALLED && fo->flow) {
         /* The last counters, for the PMD's final accounting. */
         fold_offload_poll(fo);
-        if (netdev_dpdk_rte_flow_destroy(fo->in_netdev, fo->flow, &error)) {
+        destroyed = !netdev_dpdk_rte_flow_destroy(fo->in_netdev, fo->flow,
+                                                  &error);
+        if (!destroyed) {
             static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 20);
 
             VLOG_WARN_RL(&rl, "%s: cannot destroy a folded stream's rule: "
-                         "%s", port->name,
-                         error.message ? error.message : "no message");
+                         "%s%s", port->name,
+                         error.message ? error.message : "no message",
+                         fo->liberal ? " (its connections stay liberal)"
+                                     : "");
         }
         fo->flow = NULL;
-        fold_offload_liberal_release(fo);
+        atomic_read_relaxed(&fo->hw_packets, &packets);
+        fold_offload_liberal_release(fo, packets > 0, !destroyed);
         if (fo->ct_conn) {
             port->ct_rules--;
             fold_ct_put(fo->ct_conn);

@@ -109,6 +109,8 @@ struct fold_offload {
      * forwards without tracking windows holds them liberal
      * (conntrack_offload_liberal_hold()) while it exists. */
     struct conn *conns[FOLD_OFFLOAD_MAX_CONNS];
+    uint8_t conn_guards[FOLD_OFFLOAD_MAX_CONNS]; /* The chain's guard of
+                                                  * each. */
     int n_conns;
 
     /* Shared, see above. */

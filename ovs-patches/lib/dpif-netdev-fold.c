@@ -547,7 +547,7 @@ dp_netdev_fold_pmd_periodic(struct dp_netdev_pmd_thread *pmd)
     struct dp_netdev_pmd_fold *f = pmd->fold;
     struct dp_netdev_fold *cfg;
     uint32_t max_streams, insert_after, request;
-    bool enabled;
+    bool enabled, check, drain;
 
     if (!f) {
         return;
@@ -578,15 +578,16 @@ dp_netdev_fold_pmd_periodic(struct dp_netdev_pmd_thread *pmd)
             fold_offload_detach(f, chain);
         }
     }
-    if ((f->cache && !ovs_list_is_empty(&f->offloaded))
-        || !ovs_list_is_empty(&f->draining)) {
+    check = f->cache && !ovs_list_is_empty(&f->offloaded);
+    drain = !ovs_list_is_empty(&f->draining)
+            && pmd->ctx.now >= f->offload_next_drain;
+    if (check || drain) {
         uint64_t start = rte_get_tsc_cycles(), cycles;
 
-        if (f->cache && !ovs_list_is_empty(&f->offloaded)) {
+        if (check) {
             fold_offload_check(pmd);
         }
-        if (!ovs_list_is_empty(&f->draining)
-            && pmd->ctx.now >= f->offload_next_drain) {
+        if (drain) {
             f->offload_next_drain = pmd->ctx.now + FOLD_OFFLOAD_DRAIN_US;
             fold_offload_drain_run(pmd, false);
         }
@@ -724,7 +725,7 @@ dp_netdev_fold_show(struct dp_netdev_pmd_thread *pmd, struct ds *ds)
     const struct dp_netdev_pmd_fold *f = pmd->fold;
     const struct fold_stats *st;
     struct fp_flowcache_stats s;
-    uint64_t hits, misses, total;
+    uint64_t hits, misses, total, tsc_hz;
     bool any;
 
     fold_format_pmd(ds, pmd);
@@ -783,12 +784,13 @@ dp_netdev_fold_show(struct dp_netdev_pmd_thread *pmd, struct ds *ds)
                   fold_read(&st->offload_removed),
                   fold_read(&st->offload_refused),
                   fold_read(&st->offload_packets));
+    tsc_hz = rte_get_tsc_hz();
     ds_put_format(ds, "  offload upkeep: %"PRIu64" cycles in %"PRIu64
                   " calls, longest %"PRIu64" cycles (%.1f us), TSC %"PRIu64
                   " Hz\n", fold_read(&st->upkeep_cycles),
                   fold_read(&st->upkeep_calls), fold_read(&st->upkeep_max),
-                  fold_read(&st->upkeep_max) * 1e6 / rte_get_tsc_hz(),
-                  rte_get_tsc_hz());
+                  tsc_hz ? fold_read(&st->upkeep_max) * 1e6 / tsc_hz : 0.0,
+                  tsc_hz);
 
     ds_put_cstr(ds, "  refused:");
     any = false;

@@ -416,6 +416,20 @@ fold_offload_describe(const struct fp_flowcache_entry *entry,
     return NULL;
 }
 
+/* The clock (ms) of the next check of a chain of 'f' checked at 'now':
+ * FOLD_OFFLOAD_CHECK_MS away, or later with so many chains that checking
+ * each that often would take more than FOLD_OFFLOAD_CHECK_RATE checks a
+ * second. */
+static uint32_t
+fold_offload_next_check(const struct dp_netdev_pmd_fold *f, uint32_t now)
+{
+    uint64_t n = f->stats.offload_now;
+    uint64_t ms = n * 1000 / FOLD_OFFLOAD_CHECK_RATE;
+
+    return now + MIN(MAX(ms, FOLD_OFFLOAD_CHECK_MS),
+                     FOLD_OFFLOAD_CHECK_MAX_MS);
+}
+
 /* Offers the chain of 'entry' to the NIC if the policy allows. */
 void
 fold_offload_consider(struct dp_netdev_pmd_thread *pmd,
@@ -459,7 +473,7 @@ fold_offload_consider(struct dp_netdev_pmd_thread *pmd,
         return;
     }
     chain->offload = fo;
-    chain->offload_check = now + FOLD_OFFLOAD_CHECK_MS;
+    chain->offload_check = fold_offload_next_check(f, now);
     ovs_list_push_back(&f->offloaded, &chain->offload_node);
     fold_count(&f->stats.offload_offered, 1);
     fold_count(&f->stats.offload_now, 1);
@@ -620,8 +634,9 @@ fold_offload_check(struct dp_netdev_pmd_thread *pmd)
     uint32_t now = fold_now_ms(pmd);
 
     /* A chain joins 'offloaded' at the back, with its first check
-     * FOLD_OFFLOAD_CHECK_MS away, and goes back there after each check:
-     * the front is the chain checked next. */
+     * fold_offload_next_check() away, and goes back there after each
+     * check: the front is the chain checked next (nearly: the interval
+     * grows and shrinks with the number of chains). */
     for (int n = 0; n < FOLD_OFFLOAD_CHECK_BUDGET
                     && !ovs_list_is_empty(&f->offloaded); n++) {
         struct fold_chain *chain = CONTAINER_OF(ovs_list_front(&f->offloaded),
@@ -634,7 +649,7 @@ fold_offload_check(struct dp_netdev_pmd_thread *pmd)
         if ((int32_t) (now - chain->offload_check) < 0) {
             break;
         }
-        chain->offload_check = now + FOLD_OFFLOAD_CHECK_MS;
+        chain->offload_check = fold_offload_next_check(f, now);
         ovs_list_remove(&chain->offload_node);
         ovs_list_push_back(&f->offloaded, &chain->offload_node);
 

@@ -78,12 +78,16 @@
 #define FOLD_VXLAN_PORT 4789
 
 /* How often a PMD checks an offloaded chain: that its megaflows and
- * connections are still there, and what the NIC forwarded for it.  Each
- * periodic call checks at most FOLD_OFFLOAD_CHECK_BUDGET chains whose time
- * has come, so that the upkeep of many rules is spread over many calls:
- * with more chains than the budget allows in FOLD_OFFLOAD_CHECK_MS, each
- * is checked less often. */
+ * connections are still there, and what the NIC forwarded for it.  A chain
+ * is checked every FOLD_OFFLOAD_CHECK_MS, or, with more chains than
+ * FOLD_OFFLOAD_CHECK_RATE checks per second cover in that time, as often as
+ * that rate allows, but at least every FOLD_OFFLOAD_CHECK_MAX_MS (well
+ * within the fold cache's and the megaflows' idle times, which the checks
+ * refresh).  Each periodic call checks at most FOLD_OFFLOAD_CHECK_BUDGET
+ * chains whose time has come, so that no call takes long. */
 #define FOLD_OFFLOAD_CHECK_MS 10
+#define FOLD_OFFLOAD_CHECK_MAX_MS 5000
+#define FOLD_OFFLOAD_CHECK_RATE 20000
 #define FOLD_OFFLOAD_CHECK_BUDGET 32
 /* How often a PMD accounts the last packets of destroyed rules. */
 #define FOLD_OFFLOAD_DRAIN_US 10000

@@ -621,15 +621,8 @@ def plots(rows, out):
                 % (report.gnuplot_str(data), i, x, col,
                    report.gnuplot_str(mode))
                 for i, mode in enumerate(modes))])
-        p = subprocess.run(["gnuplot"], input=script, text=True,
-                           capture_output=True)
-        if p.returncode == 0 and os.path.exists(path) \
-                and os.path.getsize(path) > 0:
+        if report.run_gnuplot(script, path, "offload-scale"):
             made.append(png)
-        else:
-            sys.stderr.write("offload-scale: gnuplot: %s\n" % p.stderr)
-            if os.path.exists(path):
-                os.remove(path)
     return made
 
 
@@ -782,11 +775,7 @@ def main():
         sys.stderr.write(__doc__)
         return 2
     out, top = sys.argv[2], sys.argv[3]
-    rows = []
-    with open(os.path.join(out, "offload-scale.jsonl")) as f:
-        for line in f:
-            if line.strip():
-                rows.append(json.loads(line))
+    rows = report.read_jsonl(os.path.join(out, "offload-scale.jsonl"))
     if not rows:
         sys.stderr.write("offload-scale: no results in %s\n" % out)
         return 1

@@ -54,14 +54,6 @@ bench_os_counts() {
 		END { print i + 0, p + 0, c + 0, r + 0, a + 0, f + 0, hw + 0 }'
 }
 
-# Prints "streams hits" summed over the PMDs of fold/show.
-bench_os_folded() {
-	fp_sb_appctl fold/show | awk '
-		/^  streams: [0-9]/ { s += $2 }
-		/^  hits: / { h += $2 }
-		END { print s + 0, h + 0 }'
-}
-
 # Prints the thread id of the thread of ovs-vswitchd (PID) whose name
 # matches the extended regular expression RE, or nothing.
 # Usage: bench_os_tid PID RE
@@ -180,7 +172,7 @@ bench_os_run() {
 	deadline=$((SECONDS + BENCH_OS_TIMEOUT))
 	next=$SECONDS
 	while :; do
-		read -r folded _ <<< "$(bench_os_folded)"
+		read -r folded _ <<< "$(bench_fold_counts)"
 		[ "$folded" -ge "$want" ] && break
 		if [ $SECONDS -ge "$next" ]; then
 			line=$(tail -n 1 "$FP_SB_DIR/gen0.log")

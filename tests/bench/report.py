@@ -78,6 +78,31 @@ def build_revision(top):
                     "--abbrev=12"], cwd=top)
 
 
+def run_gnuplot(script, path, who):
+    """Runs gnuplot on 'script', which writes the PNG 'path'.  Returns
+    True if it did; else says why on stderr, as 'who', and removes what
+    it left."""
+    r = subprocess.run(["gnuplot"], input=script, text=True,
+                       capture_output=True)
+    if r.returncode == 0 and os.path.exists(path) \
+            and os.path.getsize(path) > 0:
+        return True
+    sys.stderr.write("%s: gnuplot: %s\n" % (who, r.stderr))
+    if os.path.exists(path):
+        os.remove(path)
+    return False
+
+
+def read_jsonl(path):
+    """The objects of a JSON Lines file, one per non-empty line."""
+    rows = []
+    with open(path) as f:
+        for line in f:
+            if line.strip():
+                rows.append(json.loads(line))
+    return rows
+
+
 def medians(rs):
     return {f: statistics.median(r.get(f, 0.0) for r in rs) for f in FIELDS}
 
@@ -375,16 +400,8 @@ def plots(cells, out):
                         "%s index %d using 1:%d with linespoints title %s"
                         % (gnuplot_str(data), i, col, gnuplot_str(NAMES[dp]))
                         for i, dp in enumerate(present))])
-                r = subprocess.run(["gnuplot"], input=script, text=True,
-                                   capture_output=True)
-                path = os.path.join(out, png)
-                if (r.returncode == 0 and os.path.exists(path)
-                        and os.path.getsize(path) > 0):
+                if run_gnuplot(script, os.path.join(out, png), "report"):
                     made.append(png)
-                else:
-                    sys.stderr.write("report: gnuplot: %s\n" % r.stderr)
-                    if os.path.exists(path):
-                        os.remove(path)
     return made
 
 
@@ -393,11 +410,7 @@ def main():
         sys.stderr.write(__doc__)
         return 2
     out, top = sys.argv[1], sys.argv[2]
-    rows = []
-    with open(os.path.join(out, "results.jsonl")) as f:
-        for line in f:
-            if line.strip():
-                rows.append(json.loads(line))
+    rows = read_jsonl(os.path.join(out, "results.jsonl"))
     if not rows:
         sys.stderr.write("report: no results in %s\n" % out)
         return 1

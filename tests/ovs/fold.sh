@@ -110,6 +110,23 @@ fold_ingress() {
 	fp_sb_wait_vm_rx vm0 "$FOLD_VM_RX" 30
 }
 
+# Sends PCAP, COUNT frames that must all miss a NIC's rules and reach OVS
+# (they wait at most 10 s for dpdk0 to count them), into the uplink, then a
+# marker after them: "fp_sb_vm_rx_since vm0 60" then counts those of them
+# the VM received. WHAT names them in messages.
+# Usage: fold_inject_missed PCAP COUNT WHAT
+fold_inject_missed() {
+	local rx_before
+
+	rx_before=$(fp_sb_iface_stat dpdk0 rx_packets)
+	fp_sb_vm_mark vm0
+	fp_sb_inject dpdk0 "$1" > /dev/null
+	fp_wait_for 10 "OVS to receive the $3" \
+		fp_sb_port_rx_at_least dpdk0 $((rx_before + $2)) ||
+		fp_die "the $3 did not reach OVS: the NIC forwarded them"
+	fp_sb_marker dpdk0 "after the $3" fp_sb_vm_marker_in vm0 60
+}
+
 # Sends a pcap from vm0 and waits until the uplink has sent 'expect' more
 # packets (default: all of them).
 # Usage: fold_egress PCAP [EXPECT]

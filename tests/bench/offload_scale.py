@@ -637,8 +637,8 @@ def markdown(rows, info):
             info["cpu"], info["cores"], info["kernel"], info["dpdk"],
             info["foldpath_commit"]), "",
         "vxlan-ct-esw, ingress only, 64-byte TCP frames, on the TEST "
-        "E-SWITCH PMD: a software model inside ovs-vswitchd, with a "
-        "linear rule list, not a NIC. *rules installed*: at the end of "
+        "E-SWITCH PMD: a software model inside ovs-vswitchd (hashed "
+        "rule lookup), not a NIC. *rules installed*: at the end of "
         "the wait, and its peak if the rules did not all get there. "
         "*rules/s*: N (or the peak) over the time from fold-offload=true "
         "to the poll that saw it. *offload thread us/rule*: the offload "

@@ -110,7 +110,7 @@ fpesw_switch_put(struct fpesw_switch *sw)
 	}
 	/* The rules of all ports are gone: so are the handles' users. */
 	while ((h = LIST_FIRST(&sw->handles)) != NULL) {
-		LIST_REMOVE(h, next);
+		fpesw_handle_unlink(sw, h);
 		fpesw_handle_free(h);
 	}
 	LIST_REMOVE(sw, next);
@@ -146,8 +146,7 @@ fpesw_dev_close(struct rte_eth_dev *dev)
 		for (f = TAILQ_FIRST(&o->rules); f != NULL; f = t) {
 			t = TAILQ_NEXT(f, next);
 			if (f->out == p) {
-				TAILQ_REMOVE(&o->rules, f, next);
-				o->n_rules--;
+				fpesw_rule_unlink(o, f);
 				fpesw_flow_release_ct(f);
 				fpesw_flow_free(f);
 			}
@@ -420,6 +419,7 @@ fpesw_probe(struct rte_vdev_device *vdev)
 	snprintf(p->iface, sizeof(p->iface), "%s", iface);
 	snprintf(p->reject, sizeof(p->reject), ":%s:", reject);
 	TAILQ_INIT(&p->rules);
+	LIST_INIT(&p->shapes);
 	if (mac[0] == '\0' || rte_ether_unformat_addr(mac, &p->mac) != 0)
 		rte_eth_random_addr(p->mac.addr_bytes);
 

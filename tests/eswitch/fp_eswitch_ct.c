@@ -28,18 +28,6 @@
 
 /* Indirect actions: CONNTRACK only. */
 
-/* Finds 'handle' among the indirect actions of 'sw'; under sw->lock. */
-struct rte_flow_action_handle *
-fpesw_handle_find(struct fpesw_switch *sw, const void *handle)
-{
-	struct rte_flow_action_handle *h;
-
-	LIST_FOREACH(h, &sw->handles, next)
-		if (h == handle)
-			return h;
-	return NULL;
-}
-
 /* Frees a handle that has left its switch's list. */
 void
 fpesw_handle_free(struct rte_flow_action_handle *h)
@@ -88,7 +76,13 @@ fpesw_action_handle_create(struct rte_eth_dev *dev,
 	h->sw = p->sw;
 	pthread_mutex_init(&h->mutex, NULL);
 	pthread_rwlock_wrlock(&p->sw->lock);
-	LIST_INSERT_HEAD(&p->sw->handles, h, next);
+	if (fpesw_handle_link(p->sw, h) != 0) {
+		pthread_rwlock_unlock(&p->sw->lock);
+		fpesw_handle_free(h);
+		rte_flow_error_set(error, ENOMEM, RTE_FLOW_ERROR_TYPE_ACTION,
+				   action, "fpesw: no memory");
+		return NULL;
+	}
 	pthread_rwlock_unlock(&p->sw->lock);
 	return h;
 }
@@ -119,7 +113,7 @@ fpesw_action_handle_destroy(struct rte_eth_dev *dev,
 		return rte_flow_error_set(error, EBUSY,
 			RTE_FLOW_ERROR_TYPE_ACTION, handle, fpesw_msg_set(msg));
 	}
-	LIST_REMOVE(h, next);
+	fpesw_handle_unlink(p->sw, h);
 	pthread_rwlock_unlock(&p->sw->lock);
 	fpesw_handle_free(h);
 	return 0;

@@ -3,8 +3,9 @@
 /*
  * net_fpesw, the test e-switch (a TEST FIXTURE): its rte_flow ops. Rules
  * are checked against what the e-switch models (fpesw_check()) and kept,
- * in priority order, on their port's list, which the switch thread walks
- * (fp_eswitch_rxtx.c). The indirect CONNTRACK ops are in fp_eswitch_ct.c.
+ * in priority order, on their port's list and in its tables, where the
+ * switch thread looks frames up (fp_eswitch_lookup.c, fp_eswitch_rxtx.c).
+ * The indirect CONNTRACK ops are in fp_eswitch_ct.c.
  */
 
 #include <errno.h>
@@ -15,9 +16,6 @@
 #include <rte_ether.h>
 #include <rte_flow.h>
 #include <rte_flow_driver.h>
-#include <rte_ip.h>
-#include <rte_tcp.h>
-#include <rte_udp.h>
 
 #include "fp_eswitch.h"
 
@@ -87,37 +85,6 @@ fpesw_rejected(const struct fpesw_port *p, const char *name)
 
 	snprintf(key, sizeof(key), ":%s:", name);
 	return strstr(p->reject, key) != NULL;
-}
-
-/* Header length each item type matches, and its default mask. */
-size_t
-fpesw_item_hdr(enum rte_flow_item_type t, const void **def_mask)
-{
-	switch (t) {
-	case RTE_FLOW_ITEM_TYPE_ETH:
-		*def_mask = &rte_flow_item_eth_mask;
-		return sizeof(struct rte_ether_hdr);
-	case RTE_FLOW_ITEM_TYPE_VLAN:
-		*def_mask = &rte_flow_item_vlan_mask;
-		return sizeof(struct rte_vlan_hdr);
-	case RTE_FLOW_ITEM_TYPE_IPV4:
-		*def_mask = &rte_flow_item_ipv4_mask;
-		return sizeof(struct rte_ipv4_hdr);
-	case RTE_FLOW_ITEM_TYPE_IPV6:
-		*def_mask = &rte_flow_item_ipv6_mask;
-		return sizeof(struct rte_ipv6_hdr);
-	case RTE_FLOW_ITEM_TYPE_UDP:
-		*def_mask = &rte_flow_item_udp_mask;
-		return sizeof(struct rte_udp_hdr);
-	case RTE_FLOW_ITEM_TYPE_TCP:
-		*def_mask = &rte_flow_item_tcp_mask;
-		return sizeof(struct rte_tcp_hdr);
-	case RTE_FLOW_ITEM_TYPE_VXLAN:
-		*def_mask = &rte_flow_item_vxlan_mask;
-		return 8;
-	default:
-		return 0;
-	}
 }
 
 /* Size of the configuration of the actions a rule keeps a copy of. */
@@ -576,7 +543,7 @@ fpesw_flow_create(struct rte_eth_dev *dev, const struct rte_flow_attr *attr,
 		  struct rte_flow_error *error)
 {
 	struct fpesw_port *p = fpesw_port(dev);
-	struct rte_flow *flow = calloc(1, sizeof(*flow)), *f;
+	struct rte_flow *flow = calloc(1, sizeof(*flow));
 	int ret;
 
 	if (flow == NULL) {
@@ -601,6 +568,15 @@ fpesw_flow_create(struct rte_eth_dev *dev, const struct rte_flow_attr *attr,
 	}
 	flow->port = p;
 	flow->priority = attr->priority;
+	/* After the rules of the same or a lower priority. */
+	ret = fpesw_rule_link(p, flow);
+	if (ret != 0) {
+		pthread_rwlock_unlock(&p->sw->lock);
+		fpesw_flow_free(flow);
+		rte_flow_error_set(error, -ret, RTE_FLOW_ERROR_TYPE_HANDLE,
+				   NULL, "fpesw: no memory");
+		return NULL;
+	}
 	if (flow->ct != NULL) {
 		/* The direction of a rule is the handle's at this moment;
 		 * updating the handle's direction then serves the rule of
@@ -611,14 +587,6 @@ fpesw_flow_create(struct rte_eth_dev *dev, const struct rte_flow_attr *attr,
 		flow->ct->n_rules++;
 	}
 	atomic_store(&flow->last_hit, fpesw_now_s());
-	TAILQ_FOREACH(f, &p->rules, next)
-		if (f->priority > flow->priority)
-			break;
-	if (f != NULL)
-		TAILQ_INSERT_BEFORE(f, flow, next);
-	else
-		TAILQ_INSERT_TAIL(&p->rules, flow, next);
-	p->n_rules++;
 	pthread_rwlock_unlock(&p->sw->lock);
 	return flow;
 }
@@ -628,20 +596,15 @@ fpesw_flow_destroy(struct rte_eth_dev *dev, struct rte_flow *flow,
 		   struct rte_flow_error *error)
 {
 	struct fpesw_port *p = fpesw_port(dev);
-	struct rte_flow *f;
 
 	pthread_rwlock_wrlock(&p->sw->lock);
-	TAILQ_FOREACH(f, &p->rules, next)
-		if (f == flow)
-			break;
-	if (f == NULL) {
+	if (!fpesw_rule_find(p, flow)) {
 		pthread_rwlock_unlock(&p->sw->lock);
 		return rte_flow_error_set(error, ENOENT,
 			RTE_FLOW_ERROR_TYPE_HANDLE, flow,
 			"fpesw: no such rule");
 	}
-	TAILQ_REMOVE(&p->rules, flow, next);
-	p->n_rules--;
+	fpesw_rule_unlink(p, flow);
 	fpesw_flow_release_ct(flow);
 	pthread_rwlock_unlock(&p->sw->lock);
 	fpesw_flow_free(flow);
@@ -657,11 +620,10 @@ fpesw_flow_flush(struct rte_eth_dev *dev, struct rte_flow_error *error)
 	(void)error;
 	pthread_rwlock_wrlock(&p->sw->lock);
 	while ((f = TAILQ_FIRST(&p->rules)) != NULL) {
-		TAILQ_REMOVE(&p->rules, f, next);
+		fpesw_rule_unlink(p, f);
 		fpesw_flow_release_ct(f);
 		fpesw_flow_free(f);
 	}
-	p->n_rules = 0;
 	pthread_rwlock_unlock(&p->sw->lock);
 	return 0;
 }

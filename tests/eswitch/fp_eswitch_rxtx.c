@@ -4,10 +4,10 @@
  * net_fpesw, the test e-switch (a TEST FIXTURE): the data path. One thread
  * per e-switch plays the hardware (fpesw_thread()): it receives the frames
  * of the ports' outsides (the wire, the VFs), matches each against its
- * port's rules (fpesw_input()), runs the actions of the first that applies
- * (fpesw_apply()) and sends the frame out of the rule's port, or hands a
- * miss to the host's rx ring. The host's side, rx_burst and tx_burst, is
- * at the end.
+ * port's rules (fpesw_input(), with the tables of fp_eswitch_lookup.c),
+ * runs the actions of the first that applies (fpesw_apply()) and sends the
+ * frame out of the rule's port, or hands a miss to the host's rx ring. The
+ * host's side, rx_burst and tx_burst, is at the end.
  */
 
 #include <poll.h>
@@ -31,89 +31,6 @@
 #include "fp_eswitch.h"
 
 /* The "hardware". */
-
-/* Parses the headers of frame 'f', of 'len' bytes, into 'h': those of the
- * outer packet and, under VXLAN (UDP destination port 4789), of the inner
- * one. */
-static void
-fpesw_parse(const uint8_t *f, uint16_t len, struct fpesw_hdrs *h)
-{
-	uint16_t ofs = 0, type;
-	uint8_t proto;
-	int layer;
-
-	h->n = 0;
-	for (layer = 0; layer < 2; layer++) {
-#define FPESW_ADD(T, L) do { \
-		if (h->n >= FPESW_MAX_ITEMS || ofs + (L) > len) \
-			return; \
-		h->type[h->n] = (T); \
-		h->ofs[h->n++] = ofs; \
-	} while (0)
-		FPESW_ADD(RTE_FLOW_ITEM_TYPE_ETH, 14);
-		type = (uint16_t)(f[ofs + 12] << 8 | f[ofs + 13]);
-		ofs += 14;
-		if (type == RTE_ETHER_TYPE_VLAN) {
-			FPESW_ADD(RTE_FLOW_ITEM_TYPE_VLAN, 4);
-			type = (uint16_t)(f[ofs + 2] << 8 | f[ofs + 3]);
-			ofs += 4;
-		}
-		if (type == RTE_ETHER_TYPE_IPV4) {
-			FPESW_ADD(RTE_FLOW_ITEM_TYPE_IPV4, 20);
-			proto = f[ofs + 9];
-			ofs += (uint16_t)((f[ofs] & 0xf) * 4);
-		} else if (type == RTE_ETHER_TYPE_IPV6) {
-			FPESW_ADD(RTE_FLOW_ITEM_TYPE_IPV6, 40);
-			proto = f[ofs + 6];
-			ofs += 40;
-		} else {
-			return;
-		}
-		if (proto == IPPROTO_TCP) {
-			FPESW_ADD(RTE_FLOW_ITEM_TYPE_TCP, 20);
-			return;
-		}
-		if (proto != IPPROTO_UDP)
-			return;
-		FPESW_ADD(RTE_FLOW_ITEM_TYPE_UDP, 8);
-		if (layer == 1 || (f[ofs + 2] << 8 | f[ofs + 3]) != 4789)
-			return;
-		ofs += 8;
-		FPESW_ADD(RTE_FLOW_ITEM_TYPE_VXLAN, 8);
-		ofs += 8;
-#undef FPESW_ADD
-	}
-}
-
-/*
- * Matches the header items of 'flow' against the headers of a frame, by
- * position. A CONNTRACK item is not among them (fpesw_check() keeps it
- * apart): fpesw_input() matches it against the conntrack state.
- */
-static bool
-fpesw_match(const struct rte_flow *flow, const uint8_t *f,
-	    const struct fpesw_hdrs *h)
-{
-	unsigned int i, b;
-
-	if (flow->n_items > h->n)
-		return false;
-	for (i = 0; i < flow->n_items; i++) {
-		const struct fpesw_item *it = &flow->items[i];
-		const void *dm;
-		size_t len = fpesw_item_hdr(it->type, &dm);
-
-		if (h->type[i] != it->type)
-			return false;
-		if (it->any)
-			continue;
-		for (b = 0; b < len; b++)
-			if ((f[h->ofs[i] + b] & it->mask[b]) !=
-			    (it->spec[b] & it->mask[b]))
-				return false;
-	}
-	return true;
-}
 
 /* Recomputes the IPv4 header checksum and the L4 checksum of a frame. */
 static void
@@ -401,38 +318,40 @@ static void
 fpesw_input(struct fpesw_port *p, uint8_t *buf, uint16_t len)
 {
 	struct fpesw_switch *sw = p->sw;
+	struct fpesw_lookup l;
 	struct fpesw_hdrs h;
 	struct rte_flow *f;
 	struct rte_mbuf *m;
 
 	fpesw_parse(buf, len, &h);
 	pthread_rwlock_rdlock(&sw->lock);
-	TAILQ_FOREACH(f, &p->rules, next) {
-		if (fpesw_match(f, buf, &h)) {
-			struct fpesw_port *out = f->out;
-			uint16_t n;
+	/* The rules whose headers match, in list order, as a walk of the
+	 * list would find them, from the tables (fp_eswitch_lookup.c). */
+	fpesw_lookup_start(&l, p, buf, &h);
+	while ((f = fpesw_lookup_next(&l)) != NULL) {
+		struct fpesw_port *out = f->out;
+		uint16_t n;
 
-			/* The conntrack action runs on every packet of the
-			 * rule; the rule applies only if the state it gives
-			 * matches the rule's CONNTRACK item, if any. */
-			if (f->ct != NULL) {
-				uint32_t st = fpesw_ct_run(f, buf, len, &h);
+		/* The conntrack action runs on every packet of the rule;
+		 * the rule applies only if the state it gives matches the
+		 * rule's CONNTRACK item, if any. */
+		if (f->ct != NULL) {
+			uint32_t st = fpesw_ct_run(f, buf, len, &h);
 
-				if (f->ct_item && (st & f->ct_mask) !=
-				    (f->ct_spec & f->ct_mask))
-					continue;
-			}
-
-			atomic_fetch_add(&f->hits, 1);
-			atomic_fetch_add(&f->bytes, len);
-			atomic_store(&f->last_hit, fpesw_now_s());
-			atomic_fetch_add(&p->hw_pkts, 1);
-			n = fpesw_apply(f, buf, len, &h);
-			if (n > 0 && out != NULL)
-				fpesw_send(out, buf, n);
-			pthread_rwlock_unlock(&sw->lock);
-			return;
+			if (f->ct_item && (st & f->ct_mask) !=
+			    (f->ct_spec & f->ct_mask))
+				continue;
 		}
+
+		atomic_fetch_add(&f->hits, 1);
+		atomic_fetch_add(&f->bytes, len);
+		atomic_store(&f->last_hit, fpesw_now_s());
+		atomic_fetch_add(&p->hw_pkts, 1);
+		n = fpesw_apply(f, buf, len, &h);
+		if (n > 0 && out != NULL)
+			fpesw_send(out, buf, n);
+		pthread_rwlock_unlock(&sw->lock);
+		return;
 	}
 	pthread_rwlock_unlock(&sw->lock);
 

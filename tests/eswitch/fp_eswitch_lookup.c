@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,6 +260,35 @@ fpesw_ptr_hash(const void *ptr)
 	return (uint32_t)(v >> 32);
 }
 
+/* Tables of objects by address: 'node' is inside the object at 'obj'. */
+
+/* Links 'node' of the object at 'obj' into 't' (which has room:
+ * fpesw_htab_reserve()). */
+static void
+fpesw_ptrtab_insert(struct fpesw_htab *t, struct fpesw_hnode *node,
+		    const void *obj)
+{
+	node->hash = fpesw_ptr_hash(obj);
+	fpesw_htab_insert(t, fpesw_htab_head(t, node->hash), node);
+}
+
+/* Whether 't' holds the object at 'obj', which may be any pointer, whose
+ * node is 'node_ofs' bytes into it. */
+static bool
+fpesw_ptrtab_has(const struct fpesw_htab *t, const void *obj,
+		 size_t node_ofs)
+{
+	const struct fpesw_hnode *node;
+
+	if (t->bucket == NULL)
+		return false;
+	for (node = *fpesw_htab_head(t, fpesw_ptr_hash(obj)); node != NULL;
+	     node = node->next)
+		if ((const char *)node - node_ofs == (const char *)obj)
+			return true;
+	return false;
+}
+
 /* Whether rule 'a' comes before rule 'b' of the same port in its list. */
 static inline bool
 fpesw_rule_before(const struct rte_flow *a, const struct rte_flow *b)
@@ -416,10 +446,7 @@ fpesw_rule_link(struct fpesw_port *p, struct rte_flow *flow)
 		at = &(*at)->next;
 	fpesw_htab_insert(&s->rules, at, &flow->by_key);
 
-	flow->by_ptr.hash = fpesw_ptr_hash(flow);
-	fpesw_htab_insert(&p->rule_ptrs,
-			  fpesw_htab_head(&p->rule_ptrs, flow->by_ptr.hash),
-			  &flow->by_ptr);
+	fpesw_ptrtab_insert(&p->rule_ptrs, &flow->by_ptr, flow);
 	return 0;
 }
 
@@ -440,15 +467,8 @@ fpesw_rule_unlink(struct fpesw_port *p, struct rte_flow *flow)
 bool
 fpesw_rule_find(const struct fpesw_port *p, const struct rte_flow *flow)
 {
-	const struct fpesw_hnode *node;
-
-	if (p->rule_ptrs.bucket == NULL)
-		return false;
-	for (node = *fpesw_htab_head(&p->rule_ptrs, fpesw_ptr_hash(flow));
-	     node != NULL; node = node->next)
-		if (container_of(node, struct rte_flow, by_ptr) == flow)
-			return true;
-	return false;
+	return fpesw_ptrtab_has(&p->rule_ptrs, flow,
+				offsetof(struct rte_flow, by_ptr));
 }
 
 int
@@ -457,10 +477,7 @@ fpesw_handle_link(struct fpesw_switch *sw, struct rte_flow_action_handle *h)
 	if (fpesw_htab_reserve(&sw->handle_ptrs) != 0)
 		return -ENOMEM;
 	LIST_INSERT_HEAD(&sw->handles, h, next);
-	h->by_ptr.hash = fpesw_ptr_hash(h);
-	fpesw_htab_insert(&sw->handle_ptrs,
-			  fpesw_htab_head(&sw->handle_ptrs, h->by_ptr.hash),
-			  &h->by_ptr);
+	fpesw_ptrtab_insert(&sw->handle_ptrs, &h->by_ptr, h);
 	return 0;
 }
 
@@ -474,21 +491,10 @@ fpesw_handle_unlink(struct fpesw_switch *sw, struct rte_flow_action_handle *h)
 struct rte_flow_action_handle *
 fpesw_handle_find(struct fpesw_switch *sw, const void *handle)
 {
-	const struct fpesw_hnode *node;
-
-	if (sw->handle_ptrs.bucket == NULL)
+	if (!fpesw_ptrtab_has(&sw->handle_ptrs, handle,
+			      offsetof(struct rte_flow_action_handle, by_ptr)))
 		return NULL;
-	for (node = *fpesw_htab_head(&sw->handle_ptrs,
-				     fpesw_ptr_hash(handle));
-	     node != NULL; node = node->next) {
-		struct rte_flow_action_handle *h =
-			container_of(node, struct rte_flow_action_handle,
-				     by_ptr);
-
-		if (h == handle)
-			return h;
-	}
-	return NULL;
+	return (struct rte_flow_action_handle *)(uintptr_t)handle;
 }
 
 /* Lookups. */

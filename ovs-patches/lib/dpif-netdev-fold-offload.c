@@ -69,9 +69,6 @@ static const char *const reason_names[FOLD_OFFLOAD_N_REASONS] = {
 
 /* The configuration.  Written by the main thread, read by anyone. */
 static atomic_bool cfg_requested;       /* other_config:fold-offload. */
-/* TCP connections that rules hold liberal, for fold/offload-show. */
-static atomic_count n_liberal = ATOMIC_COUNT_INIT(0);
-
 static atomic_uint32_t cfg_min_packets = FOLD_OFFLOAD_DEF_MIN_PACKETS;
 static atomic_uint32_t cfg_min_age_ms;
 static atomic_uint32_t cfg_min_pps;
@@ -83,6 +80,9 @@ static atomic_uint32_t cfg_age = FOLD_OFFLOAD_DEF_AGE;
  * current problems for fold/offload-show.  Main thread only. */
 static struct smap cfg_bad = SMAP_INITIALIZER(&cfg_bad);
 static struct ds cfg_errors = DS_EMPTY_INITIALIZER;
+
+/* TCP connections that rules hold liberal, for fold/offload-show. */
+static atomic_count n_liberal = ATOMIC_COUNT_INIT(0);
 
 /* What the offload thread knows of one port that rules go to. */
 struct fold_offload_port {
@@ -1050,7 +1050,6 @@ fold_offload_remove(struct fold_offload *fo)
             fold_ct_put(fo->ct_conn);
             fo->ct_conn = NULL;
         }
-        atomic_read_relaxed(&fo->hw_packets, &packets);
         atomic_read_relaxed(&fo->hw_bytes, &bytes);
         port->hw_packets += packets;
         port->hw_bytes += bytes;

@@ -601,6 +601,12 @@ fp_flowcache_sweep(struct fp_flowcache *fc, uint32_t now, unsigned int budget,
 	return dropped;
 }
 
+uint32_t
+fp_flowcache_sweep_span(const struct fp_flowcache *fc)
+{
+	return __atomic_load_n(&fc->high_water, __ATOMIC_RELAXED);
+}
+
 void
 fp_flowcache_flush(struct fp_flowcache *fc)
 {

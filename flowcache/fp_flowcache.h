@@ -279,6 +279,19 @@ fp_flowcache_sweep(struct fp_flowcache *fc, uint32_t now, unsigned int budget,
 		   bool (*stale)(void *value, void *aux), void *aux);
 
 /**
+ * Number of entry slots that a sweep of the whole cache visits: those
+ * handed out since the cache was created or flushed. Lets the host pace
+ * fp_flowcache_sweep() in time.
+ *
+ * @param fc
+ *   The cache.
+ * @return
+ *   The slots, at most params.capacity.
+ */
+uint32_t
+fp_flowcache_sweep_span(const struct fp_flowcache *fc);
+
+/**
  * Drop every entry.
  *
  * @param fc

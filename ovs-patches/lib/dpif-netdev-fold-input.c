@@ -272,7 +272,7 @@ fold_guard(struct dp_netdev_pmd_thread *pmd, struct fold_batch *b, int i,
         const struct fold_guard *guard = &chain->guards[e->guard_idx];
 
         packet = b->packets.packets[j];
-        if (OVS_LIKELY(fold_guard_holds(guard, packet))) {
+        if (OVS_LIKELY(fold_guard_holds(chain, guard, packet))) {
             b->packets.packets[n] = packet;
             b->chains[n++] = chain;
         } else {

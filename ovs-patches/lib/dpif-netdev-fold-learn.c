@@ -144,9 +144,8 @@ fold_cache_insert(struct dp_netdev_pmd_fold *f, const struct fold_trace *t,
 {
     if (fp_stream_ckey_is_digest(&t->ckey)) {
         chain->key = xmemdup(&t->key, sizeof t->key);
-        chain->size += sizeof t->key;
     }
-    fold_count(&f->stats.chain_bytes, chain->size);
+    fold_count(&f->stats.chain_bytes, fold_chain_bytes(chain));
     chain->entry = fp_flowcache_insert(f->cache, &t->ckey, t->hash, chain,
                                        chain->created);
 }
@@ -159,10 +158,9 @@ fold_refuse(struct dp_netdev_pmd_thread *pmd, const struct fold_trace *t,
 
     fold_count(&f->stats.refused[reason], 1);
     if (fold_refusal_is_stable(reason)) {
-        struct fold_chain *chain = xzalloc(sizeof *chain);
+        struct fold_chain *chain = fold_chain_alloc(f, 0, 0);
 
         chain->refusal = reason;
-        chain->size = sizeof *chain;
         chain->created = fold_now_ms(pmd);
         fold_cache_insert(f, t, chain);
     }
@@ -317,10 +315,10 @@ fold_seen_new(struct dp_netdev_pmd_thread *pmd, const struct fold_trace *t)
 struct fold_learnt {
     int n_elems;
     struct fold_elem elems[FOLD_MAX_PASSES];
-    uint16_t tcp_flags[FOLD_MAX_PASSES];
+    uint16_t tcp_class;         /* Of the layer the TCP passes see. */
     uint8_t tcp_passes;         /* Bit i: pass i sees a TCP header. */
     int n_guards;
-    struct fold_guard guards[FOLD_MAX_PASSES];
+    struct fold_guard_rec guards[FOLD_MAX_PASSES];
     int layer;                  /* Header layer of the last pass. */
     bool needs_rss;             /* An action uses the RSS hash. */
     uint16_t l3_ofs;            /* Inner layer offsets, after a tnl_pop. */
@@ -386,8 +384,10 @@ fold_learn_passes(struct dp_netdev_pmd_thread *pmd,
         e->flow = te->flow;
         e->actions = xmemdup(actions->actions, actions->size);
         e->actions_len = actions->size;
-        l->tcp_flags[i] = ntohs(t->key.layer[pass_layer].tcp_flags);
         if (t->key.layer[pass_layer].nw_proto == IPPROTO_TCP) {
+            /* Only one layer of a frame is TCP: a VXLAN frame's outer
+             * layer is UDP. */
+            l->tcp_class = ntohs(t->key.layer[pass_layer].tcp_flags);
             l->tcp_passes |= 1u << i;
         }
         if (e->guarded) {
@@ -470,7 +470,7 @@ fold_learn_one(struct dp_netdev_pmd_thread *pmd, const struct fold_trace *t)
     struct fold_path *path;
     struct fold_learnt l;
     int n = t->n_elems;
-    int i;
+    int i, n_extras;
 
     if (t->upcall) {
         fold_refuse(pmd, t, FOLD_REFUSE_UPCALL);
@@ -496,7 +496,7 @@ fold_learn_one(struct dp_netdev_pmd_thread *pmd, const struct fold_trace *t)
     }
     for (i = 0; i < n; i++) {
         if (l.elems[i].guarded
-            && l.guards[l.elems[i].guard_idx].ct_state & CS_NEW
+            && l.guards[l.elems[i].guard_idx].g.ct_state & CS_NEW
             && !fold_seen_new(pmd, t)) {
             why = FOLD_REFUSE_CT_NEW;
             goto refuse;
@@ -516,18 +516,34 @@ fold_learn_one(struct dp_netdev_pmd_thread *pmd, const struct fold_trace *t)
         goto refuse;
     }
 
-    chain = xzalloc(sizeof *chain + l.n_guards * sizeof *chain->guards);
+    n_extras = 0;
+    for (i = 0; i < l.n_guards; i++) {
+        struct fold_guard_rec *r = &l.guards[i];
+
+        /* Still in the grace period in which conntrack found it.  A guard
+         * whose connection cannot be held keeps its tuple. */
+        r->g.ct.conn = conntrack_conn_ref(r->g.ct.conn);
+        if (fold_guard_rec_needs_extra(r)) {
+            r->g.extra = n_extras++;
+        }
+    }
+    chain = fold_chain_alloc(f, l.n_guards, n_extras);
     chain->n_elems = n;
-    chain->size = sizeof *chain + l.n_guards * sizeof *chain->guards;
+    chain->n_guards = l.n_guards;
+    chain->n_extras = n_extras;
     chain->created = fold_now_ms(pmd);
     chain->path = path;
-    memcpy(chain->tcp_flags, l.tcp_flags, n * sizeof *l.tcp_flags);
+    chain->tcp_class = l.tcp_class;
     chain->tcp_passes = l.tcp_passes;
-    memcpy(chain->guards, l.guards, l.n_guards * sizeof *l.guards);
     for (i = 0; i < l.n_guards; i++) {
-        /* Still in the grace period in which conntrack found it. */
-        chain->guards[i].ct.conn
-            = conntrack_conn_ref(chain->guards[i].ct.conn);
+        const struct fold_guard_rec *r = &l.guards[i];
+
+        chain->guards[i] = r->g;
+        if (r->g.extra != FOLD_GUARD_NO_EXTRA) {
+            memcpy(CONST_CAST(struct fold_guard_extra *,
+                              fold_guard_extra(chain, &r->g)),
+                   &r->x, sizeof r->x);
+        }
     }
     fold_cache_insert(f, t, chain);
     if (chain->entry && l.n_guards && chain->guards[0].ct.conn) {

@@ -131,25 +131,33 @@ fold_offload_encap(const struct nlattr *a, uint32_t hash,
     return NULL;
 }
 
-/* The original direction of the connection of guard 'g'. */
+/* The original direction of the connection of guard 'g' of 'chain': from
+ * the connection the guard holds, if it keeps no tuple. */
 static void
-fold_guard_tuple(const struct fold_guard *g, struct ct_dpif_tuple *t)
+fold_guard_tuple(const struct fold_chain *chain, const struct fold_guard *g,
+                 struct ct_dpif_tuple *t)
 {
+    const struct fold_guard_extra *x = fold_guard_extra(chain, g);
+
     memset(t, 0, sizeof *t);
-    if (g->ct_orig_tuple_ipv6) {
+    if (!x) {
+        if (g->ct.conn) {
+            conntrack_conn_orig_tuple(g->ct.conn, t);
+        }
+    } else if (g->ct_orig_tuple_ipv6) {
         t->l3_type = AF_INET6;
-        t->ip_proto = g->ct_orig_tuple.ipv6.ipv6_proto;
-        memcpy(t->src.ip6, &g->ct_orig_tuple.ipv6.ipv6_src, 16);
-        memcpy(t->dst.ip6, &g->ct_orig_tuple.ipv6.ipv6_dst, 16);
-        t->src_port = g->ct_orig_tuple.ipv6.src_port;
-        t->dst_port = g->ct_orig_tuple.ipv6.dst_port;
+        t->ip_proto = x->ct_orig_tuple.ipv6.ipv6_proto;
+        memcpy(t->src.ip6, &x->ct_orig_tuple.ipv6.ipv6_src, 16);
+        memcpy(t->dst.ip6, &x->ct_orig_tuple.ipv6.ipv6_dst, 16);
+        t->src_port = x->ct_orig_tuple.ipv6.src_port;
+        t->dst_port = x->ct_orig_tuple.ipv6.dst_port;
     } else {
         t->l3_type = AF_INET;
-        t->ip_proto = g->ct_orig_tuple.ipv4.ipv4_proto;
-        t->src.ip = g->ct_orig_tuple.ipv4.ipv4_src;
-        t->dst.ip = g->ct_orig_tuple.ipv4.ipv4_dst;
-        t->src_port = g->ct_orig_tuple.ipv4.src_port;
-        t->dst_port = g->ct_orig_tuple.ipv4.dst_port;
+        t->ip_proto = x->ct_orig_tuple.ipv4.ipv4_proto;
+        t->src.ip = x->ct_orig_tuple.ipv4.ipv4_src;
+        t->dst.ip = x->ct_orig_tuple.ipv4.ipv4_dst;
+        t->src_port = x->ct_orig_tuple.ipv4.src_port;
+        t->dst_port = x->ct_orig_tuple.ipv4.dst_port;
     }
 }
 
@@ -176,7 +184,7 @@ fold_offload_take_conns(struct dp_netdev_pmd_thread *pmd,
             continue;
         }
         g = &chain->guards[e->guard_idx];
-        fold_guard_tuple(g, &t);
+        fold_guard_tuple(chain, g, &t);
         if (!g->ct_state || t.ip_proto != IPPROTO_TCP) {
             continue;
         }
@@ -254,10 +262,12 @@ fold_offload_action(struct fold_chain *chain, const struct fold_elem *e,
         }
         d->ct = d->n_ct++ ? NULL : g;
         if (g->nat) {
-            memcpy(d->rw.nw_src, g->nat_tuple.src, 16);
-            memcpy(d->rw.nw_dst, g->nat_tuple.dst, 16);
-            d->rw.tp_src = g->nat_tuple.tp_src;
-            d->rw.tp_dst = g->nat_tuple.tp_dst;
+            const struct fold_guard_extra *x = fold_guard_extra(chain, g);
+
+            memcpy(d->rw.nw_src, x->nat_tuple.src, 16);
+            memcpy(d->rw.nw_dst, x->nat_tuple.dst, 16);
+            d->rw.tp_src = x->nat_tuple.tp_src;
+            d->rw.tp_dst = x->nat_tuple.tp_dst;
         }
         return NULL;
     }
@@ -291,8 +301,7 @@ fold_offload_action(struct fold_chain *chain, const struct fold_elem *e,
             return "a tnl_push before the last pass";
         }
         why = fold_offload_encap(a, chain->rss_hash, &fo->stream,
-                                 &chain->offload_udp_src, d->why,
-                                 sizeof d->why);
+                                 &fo->udp_src, d->why, sizeof d->why);
         if (why) {
             return why;
         }
@@ -316,13 +325,14 @@ fold_offload_action(struct fold_chain *chain, const struct fold_elem *e,
  * the NIC can then track the connection's windows. */
 static void
 fold_offload_ct_direction(struct fold_offload *fo,
+                          const struct fold_chain *chain,
                           const struct fold_guard *ct,
                           const struct fp_pkt_layer *in, bool ipv6)
 {
     struct ct_dpif_tuple *t = &fo->ct_tuple;
     size_t nw_len = ipv6 ? 16 : 4;
 
-    fold_guard_tuple(ct, t);
+    fold_guard_tuple(chain, ct, t);
     fo->ct_zone = ct->ct_zone;
     if (!memcmp(in->src, ipv6 ? (const void *) &t->src.in6
                               : (const void *) &t->src.ip, nw_len)
@@ -411,7 +421,7 @@ fold_offload_describe(const struct fp_flowcache_entry *entry,
     fo->ct_known = false;
     if (d->ct && !d->ct->nat && in->nw_proto == IPPROTO_TCP
         && !(s->rewrite & FP_FLOW_SET_TUPLE)) {
-        fold_offload_ct_direction(fo, d->ct, in, ipv6);
+        fold_offload_ct_direction(fo, chain, d->ct, in, ipv6);
     }
     return NULL;
 }
@@ -473,8 +483,9 @@ fold_offload_consider(struct dp_netdev_pmd_thread *pmd,
         return;
     }
     chain->offload = fo;
-    chain->offload_check = fold_offload_next_check(f, now);
-    ovs_list_push_back(&f->offloaded, &chain->offload_node);
+    fo->chain = chain;
+    fo->next_check = fold_offload_next_check(f, now);
+    ovs_list_push_back(&f->offloaded, &fo->pmd_node);
     fold_count(&f->stats.offload_offered, 1);
     fold_count(&f->stats.offload_now, 1);
     dp_netdev_fold_offload_install(fo);
@@ -484,7 +495,7 @@ fold_offload_consider(struct dp_netdev_pmd_thread *pmd,
 void
 fold_offload_detach(struct dp_netdev_pmd_fold *f, struct fold_chain *chain)
 {
-    ovs_list_remove(&chain->offload_node);
+    ovs_list_remove(&chain->offload->pmd_node);
     fold_offload_drain(f, chain);
     chain->offload = NULL;
     fold_count(&f->stats.offload_now, -(uint64_t) 1);
@@ -540,10 +551,12 @@ fold_offload_account(struct dp_netdev_pmd_thread *pmd,
     struct conntrack *ct = dp_netdev_pmd_conntrack(pmd);
     const struct fold_path *path = chain->path;
     long long now_ms = pmd->ctx.now / 1000;
+    uint16_t tcp_flags[FOLD_MAX_PASSES];
     uint64_t n;
     bool ok = true;
 
-    n = fold_offload_count(pmd, chain->offload, path, chain->tcp_flags);
+    fold_chain_tcp_flags_all(chain, tcp_flags);
+    n = fold_offload_count(pmd, chain->offload, path, tcp_flags);
     if (n) {
         chain->entry->last_used = fold_now_ms(pmd);
     }
@@ -567,7 +580,7 @@ fold_offload_account(struct dp_netdev_pmd_thread *pmd,
              * and no lock unless the NIC forwarded packets. */
             live = conntrack_offload_refresh_conn(ct, conn, n > 0, now_ms);
         } else {
-            fold_guard_tuple(g, &t);
+            fold_guard_tuple(chain, g, &t);
             live = conntrack_offload_refresh(ct, &t, g->ct_zone, n > 0,
                                              now_ms);
         }
@@ -594,7 +607,7 @@ fold_offload_drain(struct dp_netdev_pmd_fold *f, struct fold_chain *chain)
         d->fo = dp_netdev_fold_offload_ref(fo);
         d->path = chain->path;
         d->path->n_refs++;
-        memcpy(d->tcp_flags, chain->tcp_flags, sizeof d->tcp_flags);
+        fold_chain_tcp_flags_all(chain, d->tcp_flags);
         ovs_list_push_back(&f->draining, &d->node);
     }
     dp_netdev_fold_offload_release(fo);
@@ -639,19 +652,18 @@ fold_offload_check(struct dp_netdev_pmd_thread *pmd)
      * grows and shrinks with the number of chains). */
     for (int n = 0; n < FOLD_OFFLOAD_CHECK_BUDGET
                     && !ovs_list_is_empty(&f->offloaded); n++) {
-        struct fold_chain *chain = CONTAINER_OF(ovs_list_front(&f->offloaded),
-                                                struct fold_chain,
-                                                offload_node);
-        struct fold_offload *fo = chain->offload;
+        struct fold_offload *fo = CONTAINER_OF(ovs_list_front(&f->offloaded),
+                                               struct fold_offload, pmd_node);
+        struct fold_chain *chain = fo->chain;
         bool aged, remove = false;
         int state;
 
-        if ((int32_t) (now - chain->offload_check) < 0) {
+        if ((int32_t) (now - fo->next_check) < 0) {
             break;
         }
-        chain->offload_check = fold_offload_next_check(f, now);
-        ovs_list_remove(&chain->offload_node);
-        ovs_list_push_back(&f->offloaded, &chain->offload_node);
+        fo->next_check = fold_offload_next_check(f, now);
+        ovs_list_remove(&fo->pmd_node);
+        ovs_list_push_back(&f->offloaded, &fo->pmd_node);
 
         atomic_read_explicit(&fo->state, &state, memory_order_acquire);
         atomic_read_relaxed(&fo->aged, &aged);
@@ -660,7 +672,7 @@ fold_offload_check(struct dp_netdev_pmd_thread *pmd)
             remove = true;
         } else if (fo->stream.dir == FP_FLOW_EGRESS
                    && netdev_tnl_src_port_from_hash(chain->rss_hash)
-                      != chain->offload_udp_src) {
+                      != fo->udp_src) {
             /* tnl/egress_port_range changed: software now pushes another
              * UDP source port than the rule. */
             remove = true;

@@ -60,6 +60,7 @@
 
 struct conntrack;
 struct ds;
+struct fold_chain;
 struct fold_offload_conn;
 struct netdev;
 struct smap;
@@ -129,6 +130,13 @@ struct fold_offload {
     /* PMD only. */
     uint64_t seen_packets;         /* Of 'hw_packets', already accounted. */
     uint64_t seen_bytes;
+    /* While the PMD's chain is offered (until fold_offload_detach() or the
+     * chain's end), the chain, and its place in the PMD's 'offloaded'. */
+    struct fold_chain *chain;
+    struct ovs_list pmd_node;
+    uint32_t next_check;           /* Clock (ms) of the chain's next check. */
+    ovs_be16 udp_src;              /* The outer UDP source port of the rule
+                                    * of an egress stream. */
 
     /* Offload thread only. */
     struct netdev *in_netdev;      /* Of 'in_port', with a reference. */

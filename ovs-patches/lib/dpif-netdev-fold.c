@@ -46,7 +46,10 @@ VLOG_DEFINE_THIS_MODULE(dpif_netdev_fold);
 
 /* Entries unused for this long are aged out, like idle megaflows. */
 #define FOLD_IDLE_MS 10000
-/* Entry slots the PMD sweeps per periodic call. */
+/* The sweep visits every entry slot of a PMD's cache about once per
+ * FOLD_SWEEP_PERIOD_MS, paced by the clock, and at most FOLD_SWEEP_BUDGET
+ * slots per periodic call (which a busy PMD makes less often). */
+#define FOLD_SWEEP_PERIOD_MS 1000
 #define FOLD_SWEEP_BUDGET 256
 /* How long the main thread waits for a PMD to answer a request. */
 #define FOLD_REQUEST_TIMEOUT_MS 2000
@@ -290,17 +293,83 @@ fold_path_unref(struct dp_netdev_pmd_fold *f, struct fold_path *path)
     free(path);
 }
 
+/* Returns a zeroed chain of 'n_guards' guards and 'n_extras' extras, from
+ * the slab of 'f' if it fits a slot. */
+struct fold_chain *
+fold_chain_alloc(struct dp_netdev_pmd_fold *f, size_t n_guards,
+                 size_t n_extras)
+{
+    size_t size = fold_chain_alloc_size(n_guards, n_extras);
+    struct fold_slab *s = &f->chains;
+    void *slot;
+
+    if (size > FOLD_SLAB_SLOT) {
+        return xzalloc(size);
+    }
+    if (s->free) {
+        slot = s->free;
+        memcpy(&s->free, slot, sizeof s->free);
+    } else {
+        if (s->next == s->end) {
+            char *block = xmalloc_size_align(FOLD_SLAB_BLOCK,
+                                             CACHE_LINE_SIZE);
+
+            s->blocks = xrealloc(s->blocks,
+                                 (s->n_blocks + 1) * sizeof *s->blocks);
+            s->blocks[s->n_blocks++] = block;
+            s->next = block;
+            s->end = block + FOLD_SLAB_BLOCK;
+        }
+        slot = s->next;
+        s->next += FOLD_SLAB_SLOT;
+    }
+    s->n_used++;
+    return memset(slot, 0, size);
+}
+
+/* Frees the memory of 'chain', allocated by fold_chain_alloc() from 'f'. */
+static void
+fold_chain_dealloc(struct dp_netdev_pmd_fold *f, struct fold_chain *chain)
+{
+    struct fold_slab *s = &f->chains;
+
+    if (fold_chain_alloc_size(chain->n_guards, chain->n_extras)
+        > FOLD_SLAB_SLOT) {
+        free(chain);
+        return;
+    }
+    memcpy(chain, &s->free, sizeof s->free);
+    s->free = chain;
+    if (!--s->n_used) {
+        for (size_t i = 0; i < s->n_blocks; i++) {
+            free_size_align(s->blocks[i]);
+        }
+        free(s->blocks);
+        memset(s, 0, sizeof *s);
+    }
+}
+
+/* Returns the bytes allocated for 'chain', its key's copy included. */
+size_t
+fold_chain_bytes(const struct fold_chain *chain)
+{
+    size_t size = fold_chain_alloc_size(chain->n_guards, chain->n_extras);
+
+    return (size > FOLD_SLAB_SLOT ? size : FOLD_SLAB_SLOT)
+           + (chain->key ? sizeof *chain->key : 0);
+}
+
 static void
 fold_chain_free(struct dp_netdev_pmd_fold *f, struct fold_chain *chain)
 {
     if (chain->offload) {
         /* The stream's rule must not outlive the chain. */
-        ovs_list_remove(&chain->offload_node);
+        ovs_list_remove(&chain->offload->pmd_node);
         fold_offload_drain(f, chain);
         fold_count(&f->stats.offload_removed, 1);
         fold_count(&f->stats.offload_now, -(uint64_t) 1);
     }
-    fold_count(&f->stats.chain_bytes, -(uint64_t) chain->size);
+    fold_count(&f->stats.chain_bytes, -(uint64_t) fold_chain_bytes(chain));
     if (chain->path) {
         for (int i = 0; i < chain->path->n_elems; i++) {
             const struct fold_elem *e = &chain->path->elems[i];
@@ -312,7 +381,7 @@ fold_chain_free(struct dp_netdev_pmd_fold *f, struct fold_chain *chain)
         fold_path_unref(f, chain->path);
     }
     free(chain->key);
-    free(chain);
+    fold_chain_dealloc(f, chain);
 }
 
 static void
@@ -538,6 +607,29 @@ fold_dump_streams(struct dp_netdev_pmd_thread *pmd, size_t limit,
     }
 }
 
+/* Sweeps as many entry slots of the cache of 'pmd' as the time since the
+ * last call allows: see FOLD_SWEEP_PERIOD_MS. */
+static void
+fold_sweep(struct dp_netdev_pmd_thread *pmd)
+{
+    const uint64_t period_us = FOLD_SWEEP_PERIOD_MS * 1000;
+    struct dp_netdev_pmd_fold *f = pmd->fold;
+    long long int now_us = pmd->ctx.now;
+    uint64_t elapsed, budget;
+
+    elapsed = now_us > f->sweep_last ? now_us - f->sweep_last : 0;
+    f->sweep_last = now_us;
+    f->sweep_credit += MIN(elapsed, period_us)
+                       * fp_flowcache_sweep_span(f->cache);
+    budget = MIN(f->sweep_credit / period_us, FOLD_SWEEP_BUDGET);
+    f->sweep_credit = MIN(f->sweep_credit - budget * period_us,
+                          FOLD_SWEEP_BUDGET * period_us);
+    if (budget) {
+        fp_flowcache_sweep(f->cache, fold_now_ms(pmd), budget,
+                           fold_value_stale, f);
+    }
+}
+
 /* Applies the datapath configuration to the PMD's cache and answers a
  * pending request.  Also ages the cache a little.  Called by the PMD
  * thread, at start and periodically. */
@@ -572,10 +664,10 @@ dp_netdev_fold_pmd_periodic(struct dp_netdev_pmd_thread *pmd)
     dp_netdev_fold_offload_policy(&f->offload_policy);
     if (!f->offload_on && !ovs_list_is_empty(&f->offloaded)) {
         /* fold-offload turned off: the streams go back to software. */
-        struct fold_chain *chain;
+        struct fold_offload *fo;
 
-        LIST_FOR_EACH_SAFE (chain, offload_node, &f->offloaded) {
-            fold_offload_detach(f, chain);
+        LIST_FOR_EACH_SAFE (fo, pmd_node, &f->offloaded) {
+            fold_offload_detach(f, fo->chain);
         }
     }
     check = f->cache && !ovs_list_is_empty(&f->offloaded);
@@ -599,8 +691,7 @@ dp_netdev_fold_pmd_periodic(struct dp_netdev_pmd_thread *pmd)
         }
     }
     if (f->cache) {
-        fp_flowcache_sweep(f->cache, fold_now_ms(pmd), FOLD_SWEEP_BUDGET,
-                           fold_value_stale, f);
+        fold_sweep(pmd);
     }
 
     atomic_read_explicit(&f->request, &request, memory_order_acquire);

@@ -135,31 +135,51 @@ struct fold_tuple {
     ovs_be16 tp_dst;
 };
 
+/* What a guard (below) keeps besides its state, when its connection does
+ * not give it: the original direction tuple, and the packet's tuple after
+ * NAT. */
+struct fold_guard_extra {
+    union {
+        struct ovs_key_ct_tuple_ipv4 ipv4;
+        struct ovs_key_ct_tuple_ipv6 ipv6;
+    } ct_orig_tuple;
+    struct fold_tuple nat_tuple;  /* If the guard's 'nat'. */
+};
+
+/* No fold_guard_extra: see struct fold_guard. */
+#define FOLD_GUARD_NO_EXTRA UINT8_MAX
+
 /* A packet's conntrack state at a pass boundary.  The next pass's megaflow
- * may match any of it, so a folded packet must have the same.
+ * may match any of it, so a folded packet must have the same.  56 bytes,
+ * all of which a folded packet reads.
  *
- * The members every folded packet reads (the conntrack hint, which the
- * input path prefetches the connection from, and the state, zone, mark and
- * label it compares) come first, in the guard's first 48 bytes. */
+ * The original direction tuple that conntrack wrote is a function of the
+ * connection conntrack found, whose key is immutable.  So a guard of a
+ * chain that holds that connection ('ct.conn'), and that is neither +inv
+ * nor NATed, keeps no tuple: a packet whose ct() found the same connection
+ * (md.conn) has the same tuple.  Any other guard keeps the tuple, and the
+ * NAT result, in the chain's extras ('extra' is its index there). */
 struct fold_guard {
     /* 'ct.conn' is the connection conntrack found (md.conn), or NULL.  In
      * a trace, a bare pointer, valid until the PMD quiesces; in a chain, a
      * reference (conntrack_conn_ref()) that lets the pass's ct skip its
      * lookup, and, with fold-ct-mode=flowtable, the rest of its work
-     * (conntrack keeps the ticket in 'ct').  Not part of the state the
-     * guard compares. */
+     * (conntrack keeps the ticket in 'ct'). */
     struct conntrack_hint ct;
     uint8_t ct_state;
     bool ct_orig_tuple_ipv6;
     uint16_t ct_zone;
     uint32_t ct_mark;
     ovs_u128 ct_label;
-    union {
-        struct ovs_key_ct_tuple_ipv4 ipv4;
-        struct ovs_key_ct_tuple_ipv6 ipv6;
-    } ct_orig_tuple;
     bool nat;                   /* True if ct NATed the packet. */
-    struct fold_tuple nat_tuple;
+    uint8_t extra;              /* Index in the chain's extras, or
+                                 * FOLD_GUARD_NO_EXTRA. */
+};
+
+/* A guard as a trace records it: all of it. */
+struct fold_guard_rec {
+    struct fold_guard g;
+    struct fold_guard_extra x;
 };
 
 /* How a pass ends. */
@@ -199,40 +219,81 @@ struct fold_path {
 };
 
 /* A folded stream, the value of its fold cache entry.  A chain without
- * elements is a negative entry: a refused stream.  PMD thread only. */
+ * elements is a negative entry: a refused stream.  PMD thread only.
+ *
+ * A hit reads its first 56 bytes, then its guards.  One allocation holds
+ * the chain, its 'n_guards' guards and, after them, its 'n_extras' extras:
+ * with one guard that holds its connection, 112 bytes. */
 struct fold_chain {
     uint8_t n_elems;
     uint8_t refusal;              /* enum fold_refusal, if n_elems == 0. */
     bool doomed;                  /* Remove after the current batch. */
     uint8_t tcp_passes;           /* Bit i: pass i sees a TCP header. */
-    uint32_t size;                /* Bytes allocated for the chain. */
+    uint8_t n_guards;
+    uint8_t n_extras;
+    bool offload_refused;         /* The chain cannot be a rule. */
+    bool rss_known;               /* 'rss_hash' is set. */
+    /* The TCP flag class of the stream's key (see fp_pkt.h), which every
+     * pass in 'tcp_passes' sees: for the statistics of the passes the NIC
+     * forwards (fold_chain_tcp_flags()); software passes take each
+     * packet's own flags. */
+    uint16_t tcp_class;
     uint32_t created;             /* Clock (ms) when learnt. */
-    uint32_t offload_check;       /* Clock (ms) of its next check, while
-                                   * in 'offloaded'. */
+    uint32_t offload_after;       /* Clock (ms) to offer it again. */
+    /* The RSS hash of the stream's packets at its last pass, from which a
+     * tnl_push takes the outer UDP source port. */
+    uint32_t rss_hash;
     struct fold_path *path;       /* NULL if n_elems == 0. */
     struct fp_flowcache_entry *entry;
     /* The stream's full key if its cache key is a digest (fp_pkt.h), to
      * compare on every hit; NULL if the cache key is packed. */
     struct fp_stream_key *key;
-    /* Per pass, the TCP flag class of the stream's key (see fp_pkt.h), for
-     * the statistics of the passes the NIC forwards; software passes take
-     * each packet's own flags. */
-    uint16_t tcp_flags[FOLD_MAX_PASSES];
-    /* Offload (dpif-netdev-fold-offload.h).  'offload' is NULL until the
-     * stream is offered to the NIC; while it is being installed or is
-     * installed, the chain is in 'offloaded' of the PMD. */
+    /* Offload (dpif-netdev-fold-offload.h).  NULL until the stream is
+     * offered to the NIC; while it is being installed or is installed, it
+     * is in 'offloaded' of the PMD. */
     struct fold_offload *offload;
-    struct ovs_list offload_node;
-    bool offload_refused;         /* The chain cannot be a rule. */
-    uint32_t offload_after;       /* Clock (ms) to offer it again. */
-    /* The RSS hash of the stream's packets at its last pass, from which a
-     * tnl_push takes the outer UDP source port; and that port, in the
-     * rule of an offloaded egress stream. */
-    bool rss_known;
-    uint32_t rss_hash;
-    ovs_be16 offload_udp_src;
-    struct fold_guard guards[];   /* Per guarded pass of 'path'. */
+    struct fold_guard guards[];   /* Per guarded pass of 'path', then the
+                                   * extras. */
 };
+
+BUILD_ASSERT_DECL(offsetof(struct fold_chain, guards) == 56);
+BUILD_ASSERT_DECL(sizeof(struct fold_guard) == 56);
+
+/* Returns the bytes allocated for a chain of 'n_guards' guards and
+ * 'n_extras' extras. */
+static inline size_t
+fold_chain_alloc_size(size_t n_guards, size_t n_extras)
+{
+    return sizeof(struct fold_chain)
+           + n_guards * sizeof(struct fold_guard)
+           + n_extras * sizeof(struct fold_guard_extra);
+}
+
+/* Returns the extra of guard 'g' of 'chain', or NULL if it has none. */
+static inline const struct fold_guard_extra *
+fold_guard_extra(const struct fold_chain *chain, const struct fold_guard *g)
+{
+    const struct fold_guard_extra *extras;
+
+    if (g->extra == FOLD_GUARD_NO_EXTRA) {
+        return NULL;
+    }
+    extras = ALIGNED_CAST(const struct fold_guard_extra *,
+                          &chain->guards[chain->n_guards]);
+    return &extras[g->extra];
+}
+
+/* Writes to 'flags', per pass of the path of 'chain', the TCP flags that
+ * the NIC's forwarding of the chain's packets gives its megaflow's
+ * statistics. */
+static inline void
+fold_chain_tcp_flags_all(const struct fold_chain *chain,
+                         uint16_t flags[FOLD_MAX_PASSES])
+{
+    for (int i = 0; i < FOLD_MAX_PASSES; i++) {
+        flags[i] = chain->tcp_passes & (1u << i) ? chain->tcp_class : 0;
+    }
+}
 
 /* The hits of one path in an input batch, and the chain of each packet. */
 struct fold_batch {
@@ -246,7 +307,7 @@ struct fold_batch {
 struct fold_trace_elem {
     struct dp_netdev_flow *flow;
     bool guarded;               /* The boundary state below was taken. */
-    struct fold_guard guard;
+    struct fold_guard_rec guard;
 };
 
 /* A packet that missed the fold cache, followed through the pipeline. */
@@ -298,6 +359,22 @@ struct fold_quiet_port {
     uint32_t until;             /* Clock (ms) the quiet period ends. */
 };
 
+/* Chains of at most FOLD_SLAB_SLOT bytes (most: see struct fold_chain)
+ * are allocated from 64-byte aligned slots, so that a hit reads exactly
+ * two cache lines of its chain, carved from FOLD_SLAB_BLOCK-byte blocks.
+ * The blocks are freed when no slot is in use (the cache was flushed).
+ * PMD thread only. */
+#define FOLD_SLAB_SLOT 128
+#define FOLD_SLAB_BLOCK (2 * 1024 * 1024)
+
+struct fold_slab {
+    void *free;                 /* Free slots, linked by their first word. */
+    char *next, *end;           /* Never used slots of the newest block. */
+    char **blocks;
+    size_t n_blocks;
+    size_t n_used;              /* Slots in use. */
+};
+
 /* An offloaded stream whose chain died: its rule is being destroyed.  The
  * PMD keeps the path until the offload thread has read the rule's last
  * counters, so that the packets the NIC forwarded since the previous read
@@ -328,6 +405,7 @@ struct dp_netdev_pmd_fold {
     struct fold_trace traces[NETDEV_MAX_BURST];
 
     struct hmap paths;              /* Contains "struct fold_path"s. */
+    struct fold_slab chains;        /* Of the chains that fit a slot. */
 
     struct fold_quiet_port quiet[FOLD_QUIET_PORTS];
 
@@ -342,6 +420,12 @@ struct dp_netdev_pmd_fold {
     /* fold-ct-mode=flowtable, read at each periodic call. */
     bool ct_flowtable;
     long long int offload_next_drain;   /* pmd->ctx.now, in us. */
+
+    /* The sweep's pace (fold_sweep()): the time of its last call
+     * (pmd->ctx.now, in us), and the slots it may visit, times
+     * FOLD_SWEEP_PERIOD_MS in us. */
+    long long int sweep_last;
+    uint64_t sweep_credit;
 
     struct fold_stats stats;
 
@@ -419,28 +503,40 @@ fold_tuple_from_packet(const struct dp_packet *packet, struct fold_tuple *t)
 }
 
 static inline void
-fold_guard_from_packet(const struct dp_packet *packet, struct fold_guard *g)
+fold_guard_from_packet(const struct dp_packet *packet,
+                       struct fold_guard_rec *r)
 {
     const struct pkt_metadata *md = &packet->md;
+    struct fold_guard *g = &r->g;
 
-    memset(g, 0, sizeof *g);
+    memset(r, 0, sizeof *r);
     g->ct_state = md->ct_state;
     g->ct_zone = md->ct_zone;
     g->ct_mark = md->ct_mark;
     g->ct_label = md->ct_label;
+    g->extra = FOLD_GUARD_NO_EXTRA;
     if (md->ct_state) {
         g->ct_orig_tuple_ipv6 = md->ct_orig_tuple_ipv6;
         if (md->ct_orig_tuple_ipv6) {
-            g->ct_orig_tuple.ipv6 = md->ct_orig_tuple.ipv6;
+            r->x.ct_orig_tuple.ipv6 = md->ct_orig_tuple.ipv6;
         } else {
-            g->ct_orig_tuple.ipv4 = md->ct_orig_tuple.ipv4;
+            r->x.ct_orig_tuple.ipv4 = md->ct_orig_tuple.ipv4;
         }
     }
     if (md->ct_state & (CS_SRC_NAT | CS_DST_NAT)) {
         g->nat = true;
-        fold_tuple_from_packet(packet, &g->nat_tuple);
+        fold_tuple_from_packet(packet, &r->x.nat_tuple);
     }
     g->ct.conn = md->conn;
+}
+
+/* Returns true if a chain's guard made of trace record 'r' needs an extra:
+ * see struct fold_guard. */
+static inline bool
+fold_guard_rec_needs_extra(const struct fold_guard_rec *r)
+{
+    return r->g.ct_state
+           && (!r->g.ct.conn || r->g.nat || r->g.ct_state & CS_INVALID);
 }
 
 /* Returns true if the original tuples of conntrack 'a' and 'b' are the
@@ -448,7 +544,7 @@ fold_guard_from_packet(const struct dp_packet *packet, struct fold_guard *g)
  * which conntrack, writing them as compound literals, leaves undefined. */
 static inline bool
 fold_ct_orig_tuple_equals(const struct pkt_metadata *a,
-                          const struct fold_guard *b, bool ipv6)
+                          const struct fold_guard_extra *b, bool ipv6)
 {
     if (ipv6) {
         const struct ovs_key_ct_tuple_ipv6 *x = &a->ct_orig_tuple.ipv6;
@@ -468,28 +564,37 @@ fold_ct_orig_tuple_equals(const struct pkt_metadata *a,
     }
 }
 
-/* Returns true if 'packet' is in the state 'g' recorded. */
+/* Returns true if 'packet' is in the state that guard 'g' of 'chain'
+ * recorded. */
 static inline bool
-fold_guard_holds(const struct fold_guard *g, const struct dp_packet *packet)
+fold_guard_holds(const struct fold_chain *chain, const struct fold_guard *g,
+                 const struct dp_packet *packet)
 {
     const struct pkt_metadata *md = &packet->md;
+    const struct fold_guard_extra *x;
 
     if (md->ct_state != g->ct_state || md->ct_zone != g->ct_zone
         || md->ct_mark != g->ct_mark
         || !ovs_u128_equals(md->ct_label, g->ct_label)) {
         return false;
     }
-    if (md->ct_state) {
-        if (md->ct_orig_tuple_ipv6 != g->ct_orig_tuple_ipv6
-            || !fold_ct_orig_tuple_equals(md, g, md->ct_orig_tuple_ipv6)) {
-            return false;
-        }
+    if (!md->ct_state) {
+        return true;
+    }
+    x = fold_guard_extra(chain, g);
+    if (!x) {
+        /* The same connection gave the same tuple. */
+        return md->conn == g->ct.conn;
+    }
+    if (md->ct_orig_tuple_ipv6 != g->ct_orig_tuple_ipv6
+        || !fold_ct_orig_tuple_equals(md, x, md->ct_orig_tuple_ipv6)) {
+        return false;
     }
     if (g->nat) {
         struct fold_tuple t;
 
         fold_tuple_from_packet(packet, &t);
-        if (memcmp(&t, &g->nat_tuple, sizeof t)) {
+        if (memcmp(&t, &x->nat_tuple, sizeof t)) {
             return false;
         }
     }
@@ -555,6 +660,11 @@ void fold_offload_drain(struct dp_netdev_pmd_fold *f,
  * and forgets them; with 'all' (the PMD is going away), forgets every rule,
  * accounted or not. */
 void fold_offload_drain_run(struct dp_netdev_pmd_thread *pmd, bool all);
+
+/* Chains' memory (dpif-netdev-fold.c): see struct fold_slab. */
+struct fold_chain *fold_chain_alloc(struct dp_netdev_pmd_fold *,
+                                    size_t n_guards, size_t n_extras);
+size_t fold_chain_bytes(const struct fold_chain *);
 
 /* Checks the offloaded chains of 'pmd' whose time has come, at most
  * FOLD_OFFLOAD_CHECK_BUDGET of them: a chain whose megaflows changed,

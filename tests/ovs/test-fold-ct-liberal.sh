@@ -15,21 +15,23 @@
 # folding or not.
 #
 # TCP connections are set up and carried folded, both directions, over the
-# VXLAN tenant network. Then the remote VM sends, on each, a copy of a data
-# segment moved far back in the sequence space (out of window), and more
-# segments follow. A rule of the post-ct table from the tunnel counts and
+# VXLAN tenant network. Then the remote VM sends, on half of them, a copy of
+# a data segment moved far back in the sequence space (out of window), on
+# the other half a copy with a bad TCP checksum, and more segments follow. A rule of the post-ct table from the tunnel counts and
 # drops +inv packets. (Only forward segments carry data: the local VM's
 # answers are pure ACKs, whose sequence numbers conntrack does not check.)
 #
 # Three runs: folding off, folding on with fold-ct-mode=exact, folding on
 # with fold-ct-mode=flowtable. With folding off and with exact mode,
-# conntrack's sequence check failed every out-of-window segment, the +inv
-# rule dropped them and the VM got none; the two runs give the same frames,
-# flow counters and conntrack entries (exact mode is what conntrack does
-# without folding). With flowtable mode, no sequence check failed and the
-# +inv rule counted nothing: the out-of-window segments were +est and
-# reached the VM, conntrack tracked packets through its flowtable, and no
-# folded packet failed its guard. All three runs end with the same
+# conntrack's sequence check failed every out-of-window segment, its
+# checksum check every bad one, the +inv rule dropped them and the VM got
+# none; the two runs give the same frames, flow counters and conntrack
+# entries (exact mode is what conntrack does without folding), and in exact
+# mode conntrack tracked the folded packets through the connection their
+# stream holds, without a lookup (conntrack_held_hit). With flowtable mode,
+# no sequence or checksum check failed and the +inv rule counted nothing:
+# the invalid segments were +est and reached the VM, conntrack tracked
+# packets through its flowtable, and no folded packet failed its guard. All three runs end with the same
 # conntrack entries: the liberal mode changes the verdict on out-of-window
 # segments, not the connections' states.
 
@@ -39,6 +41,7 @@ streams=8
 packets=8      # SYN, 6 data segments, FIN; the FIN is never sent.
 data_k=4       # The data segment the out-of-window copies are made of.
 back=1073741824
+n_seq=$((streams / 2))    # Streams whose invalid segment is out of window.
 # Where the inner Ethernet type is in the first frame of a pcap of VXLAN
 # frames over IPv4: the pcap header (24 bytes), the frame's (16), outer
 # Ethernet, IPv4, UDP, VXLAN (50) and the inner MAC addresses (12).
@@ -74,18 +77,13 @@ fold_scenario() {
 	"$FP_STREAMGEN" --streams $streams --packets $packets --proto tcp \
 		--tcp-handshake --out "$fwd" --expect "$exp" --reverse "$rev" \
 		> /dev/null
-	fp_sb_pcap_slice "$fwd" "$inv.vxlan" $((data_k * streams)) $streams
-	"$FP_SB_TOOLS/fp-pcap" rewrite "$inv.vxlan" "$inv" tcp-seq-back:$back \
-		> /dev/null || fp_die "cannot rewrite the out-of-window segments"
+	invalid_segments "$fwd" "$inv"
 	# What the VM must receive: the forward frames, and, in flowtable
 	# mode, the out-of-window segments after data segment data_k.
 	fp_sb_pcap_slice "$exp" "$dir/vm-before.pcap" 0 $(((data_k + 1) * streams))
 	fp_sb_pcap_slice "$exp" "$dir/vm-after.pcap" \
 		$(((data_k + 1) * streams)) $(((packets - 2 - data_k) * streams))
-	fp_sb_pcap_slice "$exp" "$exp.inv" $((data_k * streams)) $streams
-	"$FP_SB_TOOLS/fp-pcap" rewrite "$exp.inv" "$dir/vm-invalid.pcap" \
-		tcp-seq-back:$back > /dev/null ||
-		fp_die "cannot rewrite the expected out-of-window segments"
+	invalid_segments "$exp" "$dir/vm-invalid.pcap"
 
 	fold_tcp_exchange "$fwd" "$rev" $streams $((packets - 2)) $data_k \
 		fold_ingress "$inv" "$n_inv"
@@ -107,11 +105,29 @@ fold_scenario() {
 		coverage_at_least drop_action_of_pipeline $drops ||
 		fp_die "drop_action_of_pipeline is $(coverage drop_action_of_pipeline), expected $drops"
 	for c in drop_action_of_pipeline conntrack_tcp_seq_chk_failed \
-		conntrack_flowtable_vouch conntrack_flowtable_hit; do
+		conntrack_l4csum_err conntrack_flowtable_vouch \
+		conntrack_flowtable_hit conntrack_held_hit; do
 		coverage $c > "$dir/$c" ||
 			fp_die "cannot read the coverage counter $c"
 	done
 	fold_save "$dir"
+}
+
+# Writes to OUT the invalid copies of data segment data_k of the streams
+# in IN: moved back out of the window for the first half of the streams,
+# with a bad TCP checksum for the others.
+# Usage: invalid_segments IN OUT
+invalid_segments() {
+	local in=$1 out=$2 at=$((data_k * streams))
+
+	fp_sb_pcap_slice "$in" "$out.seq" $at $n_seq
+	fp_sb_pcap_slice "$in" "$out.csum" $((at + n_seq)) $((streams - n_seq))
+	"$FP_SB_TOOLS/fp-pcap" rewrite "$out.seq" "$out.seq.bad" \
+		tcp-seq-back:$back > /dev/null &&
+	"$FP_SB_TOOLS/fp-pcap" rewrite "$out.csum" "$out.csum.bad" \
+		tcp-csum-bad > /dev/null &&
+	"$FP_SB_TOOLS/fp-pcap" cat "$out" "$out.seq.bad" "$out.csum.bad" \
+		> /dev/null || fp_die "cannot write the invalid segments of $in"
 }
 
 # Prints a coverage counter of the running sandbox.
@@ -177,12 +193,14 @@ fold_same "$R/off" "$R/exact" $(((packets - 1) * streams)) \
 	$(((packets - 1) * streams))
 
 for run in off exact; do
-	fp_check_eq "$run: the +inv rule dropped the $streams out-of-window segments" \
+	fp_check_eq "$run: the +inv rule dropped the $streams invalid segments" \
 		$streams "$(rule_packets "$R/$run" 1 "priority=80,ct_state=+inv+trk")"
-	fp_check "$run: the VM received every segment but the out-of-window ones" \
+	fp_check "$run: the VM received every segment but the invalid ones" \
 		vm_received "$R/$run" 0
-	fp_check_eq "$run: conntrack's sequence check failed the $streams out-of-window segments" \
-		$streams "$(cat "$R/$run/conntrack_tcp_seq_chk_failed")"
+	fp_check_eq "$run: conntrack's sequence check failed the $n_seq out-of-window segments" \
+		$n_seq "$(cat "$R/$run/conntrack_tcp_seq_chk_failed")"
+	fp_check_eq "$run: conntrack's checksum check failed the $((streams - n_seq)) bad segments, once each" \
+		$((streams - n_seq)) "$(cat "$R/$run/conntrack_l4csum_err")"
 	fp_check_eq "$run: the pipeline dropped them and the marker" \
 		$((streams + 1)) "$(cat "$R/$run/drop_action_of_pipeline")"
 	fp_check_eq "$run: conntrack vouched for no stream" \
@@ -191,8 +209,16 @@ for run in off exact; do
 		0 "$(cat "$R/$run/conntrack_flowtable_hit")"
 done
 guard=$(fold_stat "guard failures" "$R/exact/fold-show")
-fp_check_eq "exact: the out-of-window segments took the folded path and failed their guard" \
+fp_check_eq "exact: the invalid segments took the folded path and failed their guard" \
 	$streams "$guard"
+held=$(cat "$R/exact/conntrack_held_hit")
+hits=$(fold_stat hits "$R/exact/fold-show")
+fp_check "exact: conntrack tracked most folded packets through their stream's connection, without a lookup ($held of $hits)" \
+	test "$held" -ge $((hits / 2))
+for run in off flowtable; do
+	fp_check_eq "$run: conntrack tracked no packet through a held connection without a lookup" \
+		0 "$(cat "$R/$run/conntrack_held_hit")"
+done
 
 ft=$R/flowtable
 fp_check_eq "flowtable: the +inv rule counted no packet" \
@@ -200,12 +226,14 @@ fp_check_eq "flowtable: the +inv rule counted no packet" \
 fp_check_eq "flowtable: the +est rule passed the out-of-window segments too" \
 	$(($(rule_packets "$R/exact" 1 "priority=100,ct_state=+est+trk") + streams)) \
 	"$(rule_packets "$ft" 1 "priority=100,ct_state=+est+trk")"
-fp_check "flowtable: the VM received every segment, the out-of-window ones after data segment $data_k" \
+fp_check "flowtable: the VM received every segment, the invalid ones after data segment $data_k" \
 	vm_received "$ft" $streams
 fp_check "flowtable: the uplink sent the same frames as with folding off" \
 	"$FP_SB_TOOLS/fp-pcap" diff --per-flow "$R/off/uplink.pcap" "$ft/uplink.pcap"
 fp_check_eq "flowtable: conntrack's sequence check failed no segment" \
 	0 "$(cat "$ft/conntrack_tcp_seq_chk_failed")"
+fp_check_eq "flowtable: conntrack's checksum check failed no segment" \
+	0 "$(cat "$ft/conntrack_l4csum_err")"
 fp_check_eq "flowtable: the pipeline dropped only the marker" \
 	1 "$(cat "$ft/drop_action_of_pipeline")"
 vouch=$(cat "$ft/conntrack_flowtable_vouch")

@@ -467,8 +467,11 @@ test_sweep_ages_idle_and_stale(void **state)
 	uint32_t i;
 
 	(void)state;
+	assert_int_equal(fp_flowcache_sweep_span(fc), 0);
 	for (i = 0; i < 10; i++)
 		insert1(fc, i, 0);
+	/* A whole sweep visits the 10 slots handed out. */
+	assert_int_equal(fp_flowcache_sweep_span(fc), 10);
 	/* 0-4 used at 900, 5-9 idle since 0. */
 	for (i = 0; i < 5; i++)
 		lookup1(fc, i, 900);
@@ -486,6 +489,10 @@ test_sweep_ages_idle_and_stale(void **state)
 	assert_int_equal(s.stale, 2);
 	assert_int_equal(s.entries, 3);
 	assert_int_equal(freed, 7);
+	/* Freed slots stay in the span until a flush. */
+	assert_int_equal(fp_flowcache_sweep_span(fc), 10);
+	fp_flowcache_flush(fc);
+	assert_int_equal(fp_flowcache_sweep_span(fc), 0);
 	fp_flowcache_free(fc);
 }
 

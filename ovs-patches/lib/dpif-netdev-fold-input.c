@@ -103,6 +103,30 @@ fold_set_rss(struct dp_packet_batch *batch)
     }
 }
 
+/* Sets the layer offsets of 'packet', decapsulated, as the next pass's
+ * flow extraction would have. */
+static inline void
+fold_set_inner_offsets1(const struct fold_path *path,
+                        struct dp_packet *packet)
+{
+    const uint8_t *l3 = (const uint8_t *) dp_packet_data(packet)
+                        + path->inner_l3_ofs;
+    ovs_be16 len;
+    uint32_t ip_end;
+
+    if ((l3[0] >> 4) == 6) {
+        memcpy(&len, l3 + 4, sizeof len);
+        ip_end = path->inner_l3_ofs + IPV6_HEADER_LEN + ntohs(len);
+    } else {
+        memcpy(&len, l3 + 2, sizeof len);
+        ip_end = path->inner_l3_ofs + ntohs(len);
+    }
+    packet->l2_5_ofs = UINT16_MAX;
+    packet->l3_ofs = path->inner_l3_ofs;
+    packet->l4_ofs = path->inner_l4_ofs;
+    dp_packet_set_l2_pad_size(packet, dp_packet_size(packet) - ip_end);
+}
+
 /* Sets the layer offsets of decapsulated packets, as the next pass's flow
  * extraction would have. */
 static void
@@ -112,22 +136,7 @@ fold_set_inner_offsets(const struct fold_path *path,
     struct dp_packet *packet;
 
     DP_PACKET_BATCH_FOR_EACH (i, packet, batch) {
-        const uint8_t *l3 = (const uint8_t *) dp_packet_data(packet)
-                            + path->inner_l3_ofs;
-        ovs_be16 len;
-        uint32_t ip_end;
-
-        if ((l3[0] >> 4) == 6) {
-            memcpy(&len, l3 + 4, sizeof len);
-            ip_end = path->inner_l3_ofs + IPV6_HEADER_LEN + ntohs(len);
-        } else {
-            memcpy(&len, l3 + 2, sizeof len);
-            ip_end = path->inner_l3_ofs + ntohs(len);
-        }
-        packet->l2_5_ofs = UINT16_MAX;
-        packet->l3_ofs = path->inner_l3_ofs;
-        packet->l4_ofs = path->inner_l4_ofs;
-        dp_packet_set_l2_pad_size(packet, dp_packet_size(packet) - ip_end);
+        fold_set_inner_offsets1(path, packet);
     }
 }
 
@@ -136,12 +145,14 @@ fold_set_inner_offsets(const struct fold_path *path,
 #define FOLD_VXLAN_OUTER_LEN (ETH_HEADER_LEN + IP_HEADER_LEN + UDP_HEADER_LEN \
                               + sizeof(struct vxlanhdr))
 
-/* Decapsulates the packets of 'batch', of a path whose first pass is a
- * bare tnl_pop to VXLAN port 'port_no', as netdev_vxlan_pop_header() would,
- * but as a fixed strip: the fold parser already checked every header the
- * stock pop checks (the key fixes the outer shape), except the outer IPv4
+/* Decapsulates the packets of 'b', of a path whose first pass is a bare
+ * tnl_pop to VXLAN port 'port_no', as netdev_vxlan_pop_header() would, but
+ * as a fixed strip: the fold parser already checked every header the stock
+ * pop checks (the key fixes the outer shape), except the outer IPv4
  * checksum, which it checks here unless the NIC did; a packet that fails
- * it is dropped, as the stock pop drops it.
+ * it is dropped, as the stock pop drops it.  Also sets the packets' inner
+ * layer offsets (fold_set_inner_offsets()) and keeps 'b->chains' in step
+ * with the packets left.
  *
  * Unlike the stock pop, it leaves 'md.tunnel' empty: nothing on the
  * folded path reads it, and fold_tunnel_md_fill() fills it for a packet
@@ -153,12 +164,13 @@ fold_set_inner_offsets(const struct fold_path *path,
  * checksum (the stock pop verifies that one).  The caller then runs the
  * stock pop. */
 static bool
-fold_vxlan_strip(struct dp_packet_batch *batch, odp_port_t port_no)
+fold_vxlan_strip(struct fold_batch *b, odp_port_t port_no)
 {
     static struct vlog_rate_limit err_rl = VLOG_RATE_LIMIT_INIT(60, 5);
+    struct dp_packet_batch *batch = &b->packets;
     const size_t cnt = dp_packet_batch_size(batch);
     struct dp_packet *packet;
-    size_t i;
+    size_t i, n = 0;
 
     for (i = 0; i < cnt; i++) {
         const struct ip_header *ip;
@@ -178,9 +190,12 @@ fold_vxlan_strip(struct dp_packet_batch *batch, odp_port_t port_no)
         }
     }
 
-    DP_PACKET_BATCH_REFILL_FOR_EACH (i, cnt, packet, batch) {
-        const struct ip_header *ip = dp_packet_l3(packet);
+    for (i = 0; i < cnt; i++) {
+        const struct ip_header *ip;
         const struct vxlanhdr *vxh;
+
+        packet = batch->packets[i];
+        ip = dp_packet_l3(packet);
 
         vxh = ALIGNED_CAST(const struct vxlanhdr *,
                            (const char *) dp_packet_l4(packet)
@@ -203,13 +218,16 @@ fold_vxlan_strip(struct dp_packet_batch *batch, odp_port_t port_no)
         dp_packet_reset_offload(packet);
         packet->md.in_port.odp_port = port_no;
         packet->md.conn = NULL;
-        dp_packet_batch_refill(batch, packet, i);
+        fold_set_inner_offsets1(b->path, packet);
+        batch->packets[n] = packet;
+        b->chains[n++] = b->chains[i];
         continue;
 
 drop:
         COVERAGE_INC(datapath_fold_drop_tunnel_pop_error);
         dp_packet_delete(packet);
     }
+    batch->count = n;
     return true;
 }
 
@@ -437,7 +455,8 @@ fold_execute(struct dp_netdev_pmd_thread *pmd, struct fold_batch *b,
     for (int i = 0; i < path->n_elems; i++) {
         const struct fold_elem *e = &path->elems[i];
         struct dp_packet *packet;
-        uint16_t tcp_flags = 0;
+        ovs_be16 tcp_ctl = 0;
+        uint16_t tcp_flags;
         uint32_t bytes = 0;
         size_t cnt;
 
@@ -455,9 +474,10 @@ fold_execute(struct dp_netdev_pmd_thread *pmd, struct fold_batch *b,
                 /* The key has only the class: the packet has them all. */
                 const struct tcp_header *tcp = dp_packet_l4(packet);
 
-                tcp_flags |= tcp ? TCP_FLAGS(tcp->tcp_ctl) : 0;
+                tcp_ctl |= tcp ? tcp->tcp_ctl : 0;
             }
         }
+        tcp_flags = TCP_FLAGS(tcp_ctl);
         if (path->needs_rss && e->terminal == FOLD_TERM_NONE) {
             /* For the offload of a stream that a tnl_push encapsulates:
              * the hash gives the outer UDP source port. */
@@ -477,20 +497,22 @@ fold_execute(struct dp_netdev_pmd_thread *pmd, struct fold_batch *b,
                                       e->actions, e->actions_len);
             break;
         }
-        cnt = dp_packet_batch_size(batch);
-        memcpy(before, batch->packets, cnt * sizeof *before);
-        if (e->guarded && fold_body_is_ct(e)) {
-            fold_ct_hints(pmd, b, e, doomed, hints);
-            pmd->ct_hints = hints;
-            pmd->ct_flowtable = pmd->fold->ct_flowtable;
-        }
-        dp_netdev_execute_actions(pmd, batch, false, &e->flow->flow,
-                                  e->actions, e->body_len);
-        pmd->ct_hints = NULL;
-        dp_packet_batch_init(&added);
-        fold_batch_resync(b, before, cnt, &added);
-        if (OVS_UNLIKELY(!dp_packet_batch_is_empty(&added))) {
-            fold_send_added(pmd, e, &added);
+        if (e->body_len) {
+            cnt = dp_packet_batch_size(batch);
+            memcpy(before, batch->packets, cnt * sizeof *before);
+            if (e->guarded && fold_body_is_ct(e)) {
+                fold_ct_hints(pmd, b, e, doomed, hints);
+                pmd->ct_hints = hints;
+                pmd->ct_flowtable = pmd->fold->ct_flowtable;
+            }
+            dp_netdev_execute_actions(pmd, batch, false, &e->flow->flow,
+                                      e->actions, e->body_len);
+            pmd->ct_hints = NULL;
+            dp_packet_batch_init(&added);
+            fold_batch_resync(b, before, cnt, &added);
+            if (OVS_UNLIKELY(!dp_packet_batch_is_empty(&added))) {
+                fold_send_added(pmd, e, &added);
+            }
         }
         if (e->guarded) {
             fold_guard(pmd, b, i, doomed);
@@ -499,15 +521,18 @@ fold_execute(struct dp_netdev_pmd_thread *pmd, struct fold_batch *b,
             odp_port_t port_no = u32_to_odp(e->terminal_arg);
             const char *type = NULL;
 
-            cnt = dp_packet_batch_size(batch);
-            memcpy(before, batch->packets, cnt * sizeof *before);
             if (i == 0 && !e->body_len) {
                 type = dp_netdev_tunnel_port_type(pmd, e->terminal_arg);
             }
             if (type && !strcmp(type, "vxlan")
-                && fold_vxlan_strip(batch, port_no)) {
+                && fold_vxlan_strip(b, port_no)) {
+                /* Offsets set and chains in step. */
                 b->stripped = true;
-            } else if (!dp_netdev_pop_tunnel(pmd, batch, port_no)) {
+                continue;
+            }
+            cnt = dp_packet_batch_size(batch);
+            memcpy(before, batch->packets, cnt * sizeof *before);
+            if (!dp_netdev_pop_tunnel(pmd, batch, port_no)) {
                 /* The tunnel port is gone: the tnl_pop drops the packets,
                  * as the normal pipeline's does, and the path is stale,
                  * so that the streams' next packets take the normal

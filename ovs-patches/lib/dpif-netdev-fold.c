@@ -340,7 +340,18 @@ fold_chain_dealloc(struct dp_netdev_pmd_fold *f, struct fold_chain *chain)
     }
     memcpy(chain, &s->free, sizeof s->free);
     s->free = chain;
-    if (!--s->n_used) {
+    s->n_used--;
+}
+
+/* Frees the slab blocks of 'f' if no chain uses them: after the cache was
+ * flushed or destroyed (not whenever the last chain goes, which a PMD with
+ * a few streams that come and go would pay for over and over). */
+static void
+fold_slab_trim(struct dp_netdev_pmd_fold *f)
+{
+    struct fold_slab *s = &f->chains;
+
+    if (!s->n_used) {
         for (size_t i = 0; i < s->n_blocks; i++) {
             free_size_align(s->blocks[i]);
         }
@@ -508,6 +519,7 @@ fold_pmd_destroy_cache(struct dp_netdev_pmd_thread *pmd)
     memset(f->quiet, 0, sizeof f->quiet);
     fp_flowcache_free(f->cache);
     f->cache = NULL;
+    fold_slab_trim(f);
 }
 
 /* Gives PMD thread 'pmd' its fold state, for datapath configuration 'cfg',
@@ -703,6 +715,7 @@ dp_netdev_fold_pmd_periodic(struct dp_netdev_pmd_thread *pmd)
 
                 fp_flowcache_stats_get(f->cache, &s);
                 fp_flowcache_flush(f->cache);
+                fold_slab_trim(f);
                 memset(f->quiet, 0, sizeof f->quiet);
                 ds_put_format(&f->reply, "flushed %"PRIu32" streams\n",
                               s.entries);

@@ -362,8 +362,8 @@ struct fold_quiet_port {
 /* Chains of at most FOLD_SLAB_SLOT bytes (most: see struct fold_chain)
  * are allocated from 64-byte aligned slots, so that a hit reads exactly
  * two cache lines of its chain, carved from FOLD_SLAB_BLOCK-byte blocks.
- * The blocks are freed when no slot is in use (the cache was flushed).
- * PMD thread only. */
+ * The blocks are freed when the cache is flushed or destroyed.  PMD thread
+ * only. */
 #define FOLD_SLAB_SLOT 128
 #define FOLD_SLAB_BLOCK (2 * 1024 * 1024)
 

@@ -45,6 +45,13 @@ struct frame_spec {
 	uint8_t flags;                  /* TCP flags. */
 };
 
+/* The frame the tests start from: an ACK of a TCP stream in VXLAN. */
+static const struct frame_spec base_frame = {
+	.vxlan = true, .outer_src = 1, .vni = 100, .src = 0xc0a80001,
+	.dst = 1, .proto = IPPROTO_TCP, .sport = 5000, .dport = 80,
+	.flags = 0x10,
+};
+
 static void
 put16(uint8_t *p, uint16_t v)
 {
@@ -370,11 +377,7 @@ check_lookup(const uint8_t *f, uint16_t len, bool *walked)
 static void
 test_parse_vxlan_headers(void **state)
 {
-	struct frame_spec s = {
-		.vxlan = true, .outer_src = 1, .vni = 100, .src = 0xc0a80001,
-		.dst = 1, .proto = IPPROTO_TCP, .sport = 5000, .dport = 80,
-		.flags = 0x10,
-	};
+	struct frame_spec s = base_frame;
 	static const enum rte_flow_item_type types[] = {
 		RTE_FLOW_ITEM_TYPE_ETH, RTE_FLOW_ITEM_TYPE_IPV4,
 		RTE_FLOW_ITEM_TYPE_UDP, RTE_FLOW_ITEM_TYPE_VXLAN,
@@ -402,11 +405,7 @@ test_parse_vxlan_headers(void **state)
 static void
 test_exact_rule_found_others_not(void **state)
 {
-	struct frame_spec s = {
-		.vxlan = true, .outer_src = 1, .vni = 100, .src = 0xc0a80001,
-		.dst = 1, .proto = IPPROTO_TCP, .sport = 5000, .dport = 80,
-		.flags = 0x10,
-	};
+	struct frame_spec s = base_frame;
 	struct fpesw_lookup l;
 	struct fpesw_hdrs h;
 	struct rte_flow *r;
@@ -440,11 +439,7 @@ test_exact_rule_found_others_not(void **state)
 static void
 test_order_is_priority_then_creation(void **state)
 {
-	struct frame_spec s = {
-		.vxlan = true, .outer_src = 1, .vni = 100, .src = 0xc0a80001,
-		.dst = 1, .proto = IPPROTO_TCP, .sport = 5000, .dport = 80,
-		.flags = 0x10,
-	};
+	struct frame_spec s = base_frame;
 	static const uint32_t prio[] = { 2, 0, 1, 0, 2, 1, 0 };
 	static const enum shape_kind kind[] = {
 		SHAPE_ANY_ETH, SHAPE_VXLAN_TCP, SHAPE_VXLAN_ONLY,
@@ -512,11 +507,7 @@ test_random_rules_frames_and_churn(void **state)
 static void
 test_too_many_shapes_walk_the_list(void **state)
 {
-	struct frame_spec s = {
-		.vxlan = true, .outer_src = 1, .vni = 100, .src = 0xc0a80001,
-		.dst = 1, .proto = IPPROTO_TCP, .sport = 5000, .dport = 80,
-		.flags = 0x10,
-	};
+	struct frame_spec s = base_frame;
 	uint8_t f[256];
 	uint16_t len = make_frame(f, &s);
 	unsigned int i;

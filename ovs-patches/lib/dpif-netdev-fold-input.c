@@ -201,7 +201,8 @@ fold_vxlan_strip(struct fold_batch *b, odp_port_t port_no)
                            (const char *) dp_packet_l4(packet)
                            + UDP_HEADER_LEN);
         if (OVS_UNLIKELY(!dp_packet_ip_checksum_valid(packet)
-                         && csum(ip, IP_HEADER_LEN))) {
+                         && csum_finish_inline(
+                                csum_continue_inline(0, ip, IP_HEADER_LEN)))) {
             VLOG_WARN_RL(&err_rl, "ip packet has invalid checksum");
             goto drop;
         }
@@ -272,7 +273,9 @@ fold_doom(struct fold_doomed *doomed, struct fold_chain *chain)
 
 /* Splits off the packets of 'b' whose conntrack state is not what their
  * stream's guard for pass 'i' recorded, and sends them on through the normal
- * pipeline from exactly this point: recirculation with the recorded id. */
+ * pipeline from exactly this point: recirculation with the recorded id.
+ * Also gives the packets that stay that id, as the pass's recirculation
+ * does (a guarded pass always ends in one: see fold_check_pass()). */
 static void
 fold_guard(struct dp_netdev_pmd_thread *pmd, struct fold_batch *b, int i,
            struct fold_doomed *doomed)
@@ -290,6 +293,7 @@ fold_guard(struct dp_netdev_pmd_thread *pmd, struct fold_batch *b, int i,
         const struct fold_guard *guard = &chain->guards[e->guard_idx];
 
         packet = b->packets.packets[j];
+        packet->md.recirc_id = e->terminal_arg;
         if (OVS_LIKELY(fold_guard_holds(chain, guard, packet))) {
             b->packets.packets[n] = packet;
             b->chains[n++] = chain;
@@ -318,7 +322,6 @@ fold_guard(struct dp_netdev_pmd_thread *pmd, struct fold_batch *b, int i,
             if (!(packet->md.ct_state & CS_INVALID)) {
                 fold_doom(doomed, chain);
             }
-            packet->md.recirc_id = e->terminal_arg;
             if (b->stripped) {
                 struct fp_stream_key buf;
 
@@ -552,7 +555,8 @@ fold_execute(struct dp_netdev_pmd_thread *pmd, struct fold_batch *b,
                 fold_send_added(pmd, e, &added);
             }
             fold_set_inner_offsets(path, batch);
-        } else {
+        } else if (!e->guarded) {
+            /* (fold_guard() gave a guarded pass's packets the id.) */
             DP_PACKET_BATCH_FOR_EACH (j, packet, batch) {
                 packet->md.recirc_id = e->terminal_arg;
             }

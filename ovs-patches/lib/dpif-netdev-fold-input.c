@@ -201,8 +201,7 @@ fold_vxlan_strip(struct fold_batch *b, odp_port_t port_no)
                            (const char *) dp_packet_l4(packet)
                            + UDP_HEADER_LEN);
         if (OVS_UNLIKELY(!dp_packet_ip_checksum_valid(packet)
-                         && csum_finish_inline(
-                                csum_continue_inline(0, ip, IP_HEADER_LEN)))) {
+                         && csum_inline(ip, IP_HEADER_LEN))) {
             VLOG_WARN_RL(&err_rl, "ip packet has invalid checksum");
             goto drop;
         }

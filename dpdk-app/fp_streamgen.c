@@ -58,6 +58,9 @@ static const char fp_streamgen_usage[] =
 "Traffic:\n"
 "  -s, --streams N         distinct inner 5-tuples, 1 to 1000000 [1]\n"
 "  -n, --packets N         packets per stream [1]\n"
+"      --train N           files: each stream's packets in runs of N\n"
+"                          back to back, as a burst of one connection\n"
+"                          arrives, before the next stream's run [1]\n"
 "  -l, --size BYTES|imix   inner frame size on the wire, FCS included,\n"
 "                          64 to 1518, or imix (7:4:1 of 64, 570, 1518)\n"
 "                          [64]\n"
@@ -108,6 +111,7 @@ enum {
 	OPT_INNER_SRC_MAC,
 	OPT_INNER_DST_MAC,
 	OPT_DPORT,
+	OPT_TRAIN,
 };
 
 static const struct option fp_streamgen_options[] = {
@@ -126,6 +130,7 @@ static const struct option fp_streamgen_options[] = {
 	{ "tx-reverse", no_argument, NULL, OPT_TX_REVERSE },
 	{ "streams", required_argument, NULL, 's' },
 	{ "packets", required_argument, NULL, 'n' },
+	{ "train", required_argument, NULL, OPT_TRAIN },
 	{ "size", required_argument, NULL, 'l' },
 	{ "proto", required_argument, NULL, 'p' },
 	{ "outer-src", required_argument, NULL, OPT_OUTER_SRC },
@@ -198,54 +203,69 @@ fp_streamgen_parse_mac(const char *opt, const char *arg)
 	return mac;
 }
 
-/* Writes every forward packet to 'out' and, if not NULL, its inner frame
- * to 'expect', and every reverse packet to 'reverse' if not NULL. Returns
- * 0 or a negative errno. */
+/*
+ * Writes one direction of 'conf' (the reverse frames if 'reverse') to 'out',
+ * and the forward inner frames to 'expect' if nonnull: 'train' packets of
+ * the first stream, then 'train' of the next, and so on, round after round,
+ * until each stream has its conf->packets packets. Returns 0 or a negative
+ * errno.
+ */
 static int
-fp_streamgen_write(const struct fp_pktgen_conf *conf,
-		   struct fp_pcap_writer *out, struct fp_pcap_writer *expect,
-		   struct fp_pcap_writer *reverse)
+fp_streamgen_write_dir(const struct fp_pktgen_conf *conf, uint32_t train,
+		       bool reverse, struct fp_pcap_writer *out,
+		       struct fp_pcap_writer *expect)
 {
 	uint8_t frame[FP_PKTGEN_BUF_MAX];
 	uint64_t ts_us = 0;
 	uint32_t stream;
+	uint32_t base;
 	uint32_t seq;
 	int ret;
 
-	for (seq = 0; seq < conf->packets; seq++) {
-		for (stream = 0; stream < conf->streams; stream++, ts_us++) {
-			size_t inner;
-			int len;
+	for (base = 0; base < conf->packets; base += train) {
+		uint32_t end = RTE_MIN(conf->packets - base, train) + base;
 
-			len = fp_pktgen_build(conf, stream, seq, false, frame,
-					      sizeof(frame), &inner);
-			if (len < 0)
-				return len;
-			ret = fp_pcap_writer_add(out, frame, len, ts_us);
-			if (ret == 0 && expect != NULL)
-				ret = fp_pcap_writer_add(expect, frame + inner,
-							 len - inner, ts_us);
-			if (ret < 0)
-				return ret;
-		}
-	}
-	if (reverse == NULL)
-		return 0;
-	ts_us = 0;
-	for (seq = 0; seq < conf->packets; seq++) {
-		for (stream = 0; stream < conf->streams; stream++, ts_us++) {
-			int len;
+		for (stream = 0; stream < conf->streams; stream++) {
+			for (seq = base; seq < end; seq++, ts_us++) {
+				size_t inner;
+				int len;
 
-			len = fp_pktgen_build(conf, stream, seq, true, frame,
-					      sizeof(frame), NULL);
-			if (len < 0)
-				return len;
-			ret = fp_pcap_writer_add(reverse, frame, len, ts_us);
-			if (ret < 0)
-				return ret;
+				len = fp_pktgen_build(conf, stream, seq,
+						      reverse, frame,
+						      sizeof(frame), &inner);
+				if (len < 0)
+					return len;
+				ret = fp_pcap_writer_add(out, frame, len,
+							 ts_us);
+				if (ret == 0 && expect != NULL)
+					ret = fp_pcap_writer_add(expect,
+							frame + inner,
+							len - inner, ts_us);
+				if (ret < 0)
+					return ret;
+			}
 		}
 	}
 	return 0;
+}
+
+/*
+ * Writes the frames of 'conf' to 'out', their inner frames to 'expect' and
+ * the reverse frames to 'reverse', the last two if nonnull, in runs of
+ * 'train' packets per stream (see fp_streamgen_write_dir()). Returns 0 or a
+ * negative errno.
+ */
+static int
+fp_streamgen_write(const struct fp_pktgen_conf *conf, uint32_t train,
+		   struct fp_pcap_writer *out, struct fp_pcap_writer *expect,
+		   struct fp_pcap_writer *reverse)
+{
+	int ret;
+
+	ret = fp_streamgen_write_dir(conf, train, false, out, expect);
+	if (ret < 0 || reverse == NULL)
+		return ret;
+	return fp_streamgen_write_dir(conf, train, true, reverse, NULL);
 }
 
 /* Opens a pcap file for writing, or exits with a message. */
@@ -269,6 +289,7 @@ struct fp_streamgen_args {
 	const char *reverse_path;
 	bool eal;                  /* EAL options came first, up to "--". */
 	bool tx;
+	uint32_t train;            /* Packets per stream back to back. */
 	struct fp_streamgen_tx_opts tx_opts;
 	struct fp_pktgen_conf conf;
 };
@@ -418,6 +439,10 @@ fp_streamgen_parse_args(int argc, char **argv, struct fp_streamgen_args *a)
 		case OPT_TX_REVERSE:
 			a->tx_opts.reverse = true;
 			break;
+		case OPT_TRAIN:
+			a->train = fp_streamgen_parse_uint("train", optarg, 1,
+					FP_STREAMGEN_PACKETS_MAX);
+			break;
 		case 'h':
 			printf(fp_streamgen_usage);
 			return 0;
@@ -437,6 +462,10 @@ fp_streamgen_parse_args(int argc, char **argv, struct fp_streamgen_args *a)
 				       "before the others");
 	if (a->out_path == NULL && !a->tx)
 		fp_streamgen_die_usage("--out FILE is required");
+	if (a->train != 0 && a->tx)
+		fp_streamgen_die_usage("--train is for files, not --tx");
+	if (a->train == 0)
+		a->train = 1;
 	if (a->expect_path != NULL && !a->conf.encap)
 		fp_streamgen_die_usage("--expect makes no sense with --plain");
 	problem = fp_pktgen_conf_check(&a->conf);
@@ -460,12 +489,13 @@ fp_streamgen_write_files(const struct fp_streamgen_args *a)
 	if (a->reverse_path != NULL)
 		reverse = fp_streamgen_open(a->reverse_path);
 
-	ret = fp_streamgen_write(&a->conf, out, expect, reverse);
+	ret = fp_streamgen_write(&a->conf, a->train, out, expect, reverse);
 	if (ret == 0)
 		printf("fp-streamgen: %" PRIu64 " frames (%" PRIu32
-		       " streams x %" PRIu32 " packets) to %s\n",
-		       fp_pcap_writer_count(out), a->conf.streams,
-		       a->conf.packets, a->out_path);
+		       " streams x %" PRIu32 " packets, in trains of %"
+		       PRIu32 ") to %s\n", fp_pcap_writer_count(out),
+		       a->conf.streams, a->conf.packets, a->train,
+		       a->out_path);
 	if (fp_pcap_writer_close(reverse) < 0 && ret == 0)
 		ret = -EIO;
 	if (fp_pcap_writer_close(expect) < 0 && ret == 0)

@@ -27,13 +27,15 @@
 # The tunnel pipelines are the sandbox's tenant network
 # (fp_sb_tenant_network) and security group (fp_sb_security_group).
 
-# Writes the uplink's pcap: one packet of each stream (the replay loops).
+# Writes the uplink's pcap: one packet of each stream (the replay loops),
+# or BENCH_TRAIN packets of each back to back.
 # Usage: bench_pcap FILE [fp-streamgen options]
 bench_pcap() {
-	local file=$1
+	local file=$1 train=${BENCH_TRAIN:-1}
 
 	shift
-	"$FP_STREAMGEN" --streams "$BENCH_STREAMS" --packets 1 \
+	"$FP_STREAMGEN" --streams "$BENCH_STREAMS" --packets "$train" \
+		--train "$train" \
 		--size "$BENCH_SIZE" --proto tcp --out "$file" "$@" > /dev/null ||
 		fp_die "cannot generate the traffic"
 }

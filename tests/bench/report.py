@@ -178,14 +178,19 @@ class Ratios:
         return text
 
 
-def markdown(cells, info, ratio):
+def markdown(cells, info, ratio, trains):
     by = {(c["pipeline"], c["streams"], c["size"], c["datapath"]): c
           for c in cells}
+    traffic = ""
+    if trains != [1]:
+        traffic = (" Traffic: each stream's packets arrive in trains of %s "
+                   "back to back (--train)."
+                   % " and ".join(str(t) for t in trains))
     lines = ["# Foldpath benchmark", "",
              "Machine: %s, %d cores, kernel %s; DPDK %s; stock OVS-DPDK %s; "
-             "Foldpath %s." % (info["cpu"], info["cores"], info["kernel"],
-                               info["dpdk"], info["ovs_stock"],
-                               info["foldpath_commit"]), "",
+             "Foldpath %s.%s" % (info["cpu"], info["cores"], info["kernel"],
+                                 info["dpdk"], info["ovs_stock"],
+                                 info["foldpath_commit"], traffic), "",
              "One PMD thread. Figures are medians over the windows of all "
              "rounds of each cell; cycles/pkt shows the spread (min-max). "
              "Ratios compare datapaths of this run, round by round: each "
@@ -417,10 +422,11 @@ def main():
     cells = summarise(rows)
     info = machine(top)
     ratio = Ratios()
-    md = markdown(cells, info, ratio)
+    trains = sorted({r.get("train", 1) for r in rows})
+    md = markdown(cells, info, ratio, trains)
     with open(os.path.join(out, "results.json"), "w") as f:
-        json.dump({"machine": info, "cells": cells, "ratios": ratio.all},
-                  f, indent=1)
+        json.dump({"machine": info, "train": trains, "cells": cells,
+                   "ratios": ratio.all}, f, indent=1)
     pngs = plots(cells, out)
     if pngs:
         md += "\n## Plots\n\n" + "\n".join("![%s](%s)" % (p, p)

@@ -83,7 +83,7 @@ fold_flows() {
 # new, drop the rest. The tests that change it take its +est rule of table
 # 1 to be "table=1,priority=100,ct_state=+trk+est".
 fold_security_group() {
-	fp_sb_security_group --egress --ipv6
+	fp_sb_security_group --egress --ipv6 "$@"
 }
 
 # Sends a pcap into the uplink and waits until vm0 has received 'expect'

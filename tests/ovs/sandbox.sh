@@ -961,10 +961,15 @@ fp_sb_set_flows() {
 #   --two-zones     from the tunnel, zone 1 (table 1) and then zone 2
 #                   (table 2), each committing new connections; the rules
 #                   match their ct_zone. Not with --egress.
+#   --mark          table 0's ct() commits every packet's connection and
+#                   sets its ct_mark to 0x2a/0xff and its ct_label to
+#                   0x1234/0xffff (so every packet's ct() writes both).
+#                   Not with --nat-dst.
 # The same options give the same rules, in the same order.
 # Usage: fp_sb_security_group [OPTIONS]
 fp_sb_security_group() {
 	local egress= port= inv= nat= zones=1 est_first= fams=(ip) in fam
+	local mark=
 
 	while [ $# -gt 0 ]; do
 		case $1 in
@@ -975,16 +980,19 @@ fp_sb_security_group() {
 		--est-first) est_first=1 ;;
 		--nat-dst) nat=$2; shift ;;
 		--two-zones) zones=2 ;;
+		--mark) mark="commit,exec(set_field:0x2a/0xff->ct_mark,set_field:0x1234/0xffff->ct_label)," ;;
 		*) fp_die "fp_sb_security_group: unknown option $1" ;;
 		esac
 		shift
 	done
 	[ -z "$egress" ] || [ $zones = 1 ] ||
 		fp_die "fp_sb_security_group: --two-zones and --egress both use table 2"
+	[ -z "$mark" ] || [ -z "$nat" ] ||
+		fp_die "fp_sb_security_group: --mark is not for --nat-dst"
 	{
 		for in in 10 ${egress:+20}; do
 			for fam in "${fams[@]}"; do
-				echo "table=0,priority=100,in_port=$in,$fam,ct_state=-trk,actions=ct(zone=1${nat:+,nat},table=$((in == 10 ? 1 : 2)))"
+				echo "table=0,priority=100,in_port=$in,$fam,ct_state=-trk,actions=ct(${mark}zone=1${nat:+,nat},table=$((in == 10 ? 1 : 2)))"
 			done
 		done
 		echo "table=0,priority=0,actions=drop"

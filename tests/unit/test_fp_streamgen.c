@@ -376,6 +376,52 @@ test_same_seed_same_bytes(void **state)
 	free(c);
 }
 
+/* --train N writes each stream's packets N at a time: the same frames,
+ * byte for byte, as without it, in another order. */
+static void
+test_trains(void **state)
+{
+	const size_t streams = 5, packets = 7, train = 3;
+	struct capture a, b, ra, rb;
+	size_t pos = 0, base, stream, seq;
+
+	(void)state;
+	assert_int_equal(run("-p tcp -s %zu -n %zu -o t1.pcap -r r1.pcap",
+			     streams, packets), 0);
+	assert_int_equal(run("-p tcp -s %zu -n %zu --train %zu -o t3.pcap "
+			     "-r r3.pcap", streams, packets, train), 0);
+	read_pcap("t1.pcap", &a);
+	read_pcap("t3.pcap", &b);
+	read_pcap("r1.pcap", &ra);
+	read_pcap("r3.pcap", &rb);
+	assert_int_equal(b.n, streams * packets);
+	assert_int_equal(rb.n, b.n);
+	for (base = 0; base < packets; base += train) {
+		for (stream = 0; stream < streams; stream++) {
+			for (seq = base; seq < packets && seq < base + train;
+			     seq++, pos++) {
+				size_t k = seq * streams + stream;
+
+				assert_int_equal(b.frames[pos].len,
+						 a.frames[k].len);
+				assert_memory_equal(b.frames[pos].data,
+						    a.frames[k].data,
+						    a.frames[k].len);
+				assert_int_equal(rb.frames[pos].len,
+						 ra.frames[k].len);
+				assert_memory_equal(rb.frames[pos].data,
+						    ra.frames[k].data,
+						    ra.frames[k].len);
+			}
+		}
+	}
+	assert_int_equal(pos, b.n);
+	free_capture(&a);
+	free_capture(&b);
+	free_capture(&ra);
+	free_capture(&rb);
+}
+
 static void
 test_million_streams(void **state)
 {
@@ -418,6 +464,7 @@ test_bad_arguments_get_a_clear_error(void **state)
 		"--no-such-option -o x.pcap",
 		"-s 10",
 		"--plain -e y.pcap -o x.pcap",
+		"--train 0 -o x.pcap",
 	};
 	size_t i, n;
 	char *err;
@@ -470,6 +517,7 @@ main(void)
 		cmocka_unit_test(test_ipv6_tcp_handshake_vlan),
 		cmocka_unit_test(test_imix_vnis_and_source_port_entropy),
 		cmocka_unit_test(test_same_seed_same_bytes),
+		cmocka_unit_test(test_trains),
 		cmocka_unit_test(test_million_streams),
 		cmocka_unit_test(test_bad_arguments_get_a_clear_error),
 	};

@@ -68,8 +68,9 @@ fold_scenario() {
 	fi
 	if [ "$mode" = on ] && [ "$train" -gt 1 ] &&
 	   [ "$FOLD_CT_MODE" != flowtable ]; then
+		# As above: wait for what the assertion below needs.
 		fp_wait_for 60 "the PMD to publish conntrack_held_shared" \
-			shared_published 1
+			shared_published $(($(fold_stat hits) / 4))
 	fi
 	fp_sb_appctl coverage/read-counter conntrack_held_shared \
 		> "$FOLD_RESULTS/$mode-held-shared"

@@ -177,6 +177,16 @@ fold_stat() {
 		END { if (n) print sum; else exit 1 }'
 }
 
+# Succeeds once coverage counter COUNTER of the running sandbox has reached
+# MIN. A PMD publishes its counters about once a second: wait on this for
+# what an assertion needs.
+# Usage: fold_coverage_at_least COUNTER MIN
+fold_coverage_at_least() {
+	local n
+
+	n=$(fp_sb_appctl coverage/read-counter "$1") && [ "$n" -ge "$2" ]
+}
+
 # fold/offload-show, with its arguments ([--streams] [PORT]).
 fold_offload_show() {
 	fp_sb_appctl fold/offload-show "$@"

@@ -102,7 +102,7 @@ fold_scenario() {
 	# The +inv rule's drops and the marker.
 	drops=$((n_inv ? 1 : streams + 1))
 	fp_wait_for 30 "the PMD's coverage counts to reach the totals" \
-		coverage_at_least drop_action_of_pipeline $drops ||
+		fold_coverage_at_least drop_action_of_pipeline $drops ||
 		fp_die "drop_action_of_pipeline is $(coverage drop_action_of_pipeline), expected $drops"
 	for c in drop_action_of_pipeline conntrack_tcp_seq_chk_failed \
 		conntrack_l4csum_err conntrack_flowtable_vouch \
@@ -133,10 +133,6 @@ invalid_segments() {
 # Prints a coverage counter of the running sandbox.
 coverage() {
 	fp_sb_appctl coverage/read-counter "$1"
-}
-
-coverage_at_least() {
-	[ "$(coverage "$1")" -ge "$2" ]
 }
 
 # Prints the n_packets of the rule of br-int in table TABLE of run DIR whose

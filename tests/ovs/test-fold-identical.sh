@@ -64,33 +64,19 @@ fold_scenario() {
 		# A PMD publishes its coverage counters about once a second:
 		# wait for what the assertion below needs, no longer.
 		fp_wait_for 60 "the PMD to publish conntrack_flowtable_hit" \
-			ft_published $(($(fold_stat hits) / 2))
+			fold_coverage_at_least conntrack_flowtable_hit \
+			$(($(fold_stat hits) / 2))
 	fi
 	if [ "$mode" = on ] && [ "$train" -gt 1 ] &&
 	   [ "$FOLD_CT_MODE" != flowtable ]; then
 		# As above: wait for what the assertion below needs.
 		fp_wait_for 60 "the PMD to publish conntrack_held_shared" \
-			shared_published $(($(fold_stat hits) / 4))
+			fold_coverage_at_least conntrack_held_shared \
+			$(($(fold_stat hits) / 4))
 	fi
 	fp_sb_appctl coverage/read-counter conntrack_held_shared \
 		> "$FOLD_RESULTS/$mode-held-shared"
 	fold_save "$FOLD_RESULTS/$mode"
-}
-
-# Succeeds once conntrack_held_shared has reached MIN.
-shared_published() {
-	local n
-
-	n=$(fp_sb_appctl coverage/read-counter conntrack_held_shared) &&
-		[ "$n" -ge "$1" ]
-}
-
-# Succeeds once conntrack_flowtable_hit has reached MIN.
-ft_published() {
-	local n
-
-	n=$(fp_sb_appctl coverage/read-counter conntrack_flowtable_hit) &&
-		[ "$n" -ge "$1" ]
 }
 
 fp_sb_require_env

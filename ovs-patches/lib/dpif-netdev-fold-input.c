@@ -401,15 +401,6 @@ fold_send_added(struct dp_netdev_pmd_thread *pmd, const struct fold_elem *e,
     (*depth)--;
 }
 
-/* Returns true if the body of pass 'e' is exactly one ct() action. */
-static inline bool
-fold_body_is_ct(const struct fold_elem *e)
-{
-    return e->body_len
-           && nl_attr_type(e->actions) == OVS_ACTION_ATTR_CT
-           && NLA_ALIGN(e->actions->nla_len) == e->body_len;
-}
-
 /* Gives conntrack, in 'hints', the connection each packet of 'b' had when
  * its stream was learnt at guarded pass 'e', so that the pass's ct() skips
  * the lookup that would find it.  A stream whose connection died is
@@ -502,14 +493,16 @@ fold_execute(struct dp_netdev_pmd_thread *pmd, struct fold_batch *b,
         if (e->body_len) {
             cnt = dp_packet_batch_size(batch);
             memcpy(before, batch->packets, cnt * sizeof *before);
-            if (e->guarded && fold_body_is_ct(e)) {
+            if (e->ct) {
                 fold_ct_hints(pmd, b, e, doomed, hints);
                 pmd->ct_hints = hints;
                 pmd->ct_flowtable = pmd->fold->ct_flowtable;
+                dp_netdev_ct_execute(pmd, batch, &e->flow->flow, e->ct);
+                pmd->ct_hints = NULL;
+            } else {
+                dp_netdev_execute_actions(pmd, batch, false, &e->flow->flow,
+                                          e->actions, e->body_len);
             }
-            dp_netdev_execute_actions(pmd, batch, false, &e->flow->flow,
-                                      e->actions, e->body_len);
-            pmd->ct_hints = NULL;
             dp_packet_batch_init(&added);
             fold_batch_resync(b, before, cnt, &added);
             if (OVS_UNLIKELY(!dp_packet_batch_is_empty(&added))) {

@@ -398,6 +398,15 @@ fold_learn_passes(struct dp_netdev_pmd_thread *pmd,
     return true;
 }
 
+/* Returns true if the body of pass 'e' is exactly one ct() action. */
+static bool
+fold_body_is_ct(const struct fold_elem *e)
+{
+    return e->body_len
+           && nl_attr_type(e->actions) == OVS_ACTION_ATTR_CT
+           && NLA_ALIGN(e->actions->nla_len) == e->body_len;
+}
+
 /* Returns the path of the passes in 'l', taking over their actions: the
  * path of an earlier stream with the same passes if there is a valid one,
  * otherwise a new one, which takes a reference to each megaflow.  Returns
@@ -453,6 +462,17 @@ fold_path_intern(struct dp_netdev_pmd_fold *f, struct fold_learnt *l)
     path->inner_l3_ofs = l->l3_ofs;
     path->inner_l4_ofs = l->l4_ofs;
     memcpy(path->elems, elems, n * sizeof *path->elems);
+    for (i = 0; i < n; i++) {
+        struct fold_elem *e = &path->elems[i];
+
+        /* Its hits then run it without parsing it again, with hints. */
+        e->ct = NULL;
+        if (e->guarded && fold_body_is_ct(e)) {
+            e->ct = xmalloc(sizeof *e->ct);
+            dp_netdev_ct_parse(e->actions, e->ct);
+            path->size += sizeof *e->ct;
+        }
+    }
     hmap_insert(&f->paths, &path->node, hash);
     fold_count(&f->stats.path_bytes, path->size);
     fold_count(&f->stats.paths, 1);

@@ -28,7 +28,9 @@
  * and must take the datapath's normal path: IP options, fragments, IPv6
  * extension headers, two VLAN tags, other EtherTypes or IP protocols, IPv6
  * neighbour discovery, malformed VXLAN, and truncated frames or
- * inconsistent lengths. It never reads past 'len'.
+ * inconsistent lengths. It never reads past 'len'. The fold relies on the
+ * refusal of fragments, in either layer: conntrack does not look for
+ * fragments in a folded batch.
  *
  * Thread-safety: the parser keeps no state; any thread may call any
  * function at once, on frames and keys it owns.

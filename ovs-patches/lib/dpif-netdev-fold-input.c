@@ -494,11 +494,12 @@ fold_execute(struct dp_netdev_pmd_thread *pmd, struct fold_batch *b,
             cnt = dp_packet_batch_size(batch);
             memcpy(before, batch->packets, cnt * sizeof *before);
             if (e->ct) {
+                /* The batch holds no IP fragment, as hints require: the
+                 * parser refuses them (fp_pkt.h), and fold_check_pass()
+                 * lets no action before a ct() make one. */
                 fold_ct_hints(pmd, b, e, doomed, hints);
-                pmd->ct_hints = hints;
-                pmd->ct_flowtable = pmd->fold->ct_flowtable;
-                dp_netdev_ct_execute(pmd, batch, &e->flow->flow, e->ct);
-                pmd->ct_hints = NULL;
+                dp_netdev_ct_execute(pmd, batch, &e->flow->flow, e->ct,
+                                     hints, pmd->fold->ct_flowtable);
             } else {
                 dp_netdev_execute_actions(pmd, batch, false, &e->flow->flow,
                                           e->actions, e->body_len);

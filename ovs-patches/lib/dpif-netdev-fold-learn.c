@@ -450,9 +450,17 @@ fold_path_intern(struct dp_netdev_pmd_fold *f, struct fold_learnt *l)
             return NULL;
         }
     }
-    path = xzalloc(sizeof *path + n * sizeof *path->elems);
+    /* The parsed ct() of each pass that gets hints follows the passes. */
+    size_t n_ct = 0;
+
+    for (i = 0; i < n; i++) {
+        n_ct += elems[i].guarded && fold_body_is_ct(&elems[i]);
+    }
+    path = xzalloc(sizeof *path + n * sizeof *path->elems
+                   + n_ct * sizeof(struct dp_netdev_ct));
     path->n_refs = 1;
-    path->size = sizeof *path + n * sizeof *path->elems;
+    path->size = sizeof *path + n * sizeof *path->elems
+                 + n_ct * sizeof(struct dp_netdev_ct);
     for (i = 0; i < n; i++) {
         path->size += elems[i].actions_len;
     }
@@ -462,15 +470,16 @@ fold_path_intern(struct dp_netdev_pmd_fold *f, struct fold_learnt *l)
     path->inner_l3_ofs = l->l3_ofs;
     path->inner_l4_ofs = l->l4_ofs;
     memcpy(path->elems, elems, n * sizeof *path->elems);
+    struct dp_netdev_ct *ct = ALIGNED_CAST(struct dp_netdev_ct *,
+                                           &path->elems[n]);
     for (i = 0; i < n; i++) {
         struct fold_elem *e = &path->elems[i];
 
         /* Its hits then run it without parsing it again, with hints. */
         e->ct = NULL;
         if (e->guarded && fold_body_is_ct(e)) {
-            e->ct = xmalloc(sizeof *e->ct);
+            e->ct = ct++;
             dp_netdev_ct_parse(e->actions, e->ct);
-            path->size += sizeof *e->ct;
         }
     }
     hmap_insert(&f->paths, &path->node, hash);

@@ -289,7 +289,6 @@ fold_path_unref(struct dp_netdev_pmd_fold *f, struct fold_path *path)
     for (int i = 0; i < path->n_elems; i++) {
         dp_netdev_flow_unref(path->elems[i].flow);
         free(path->elems[i].actions);
-        free(path->elems[i].ct);
     }
     free(path);
 }

@@ -199,9 +199,9 @@ struct fold_elem {
     uint32_t terminal_arg;        /* Tunnel port, or recirculation id. */
     bool guarded;                 /* Ran ct: check the stream's guard. */
     uint8_t guard_idx;            /* Which of the stream's guards. */
-    /* If the pass ran ct() and nothing else before 'terminal': that ct(),
-     * parsed once when the path was made (pointing into 'actions').
-     * NULL otherwise. */
+    /* If the pass is guarded and its body is exactly one ct(): that ct(),
+     * parsed once when the path was made (pointing into 'actions'), in
+     * the path's own allocation.  NULL otherwise. */
     struct dp_netdev_ct *ct;
 };
 

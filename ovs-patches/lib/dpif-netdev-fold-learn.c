@@ -451,16 +451,16 @@ fold_path_intern(struct dp_netdev_pmd_fold *f, struct fold_learnt *l)
         }
     }
     /* The parsed ct() of each pass that gets hints follows the passes. */
-    size_t n_ct = 0;
+    size_t size = sizeof *path + n * sizeof *path->elems;
 
     for (i = 0; i < n; i++) {
-        n_ct += elems[i].guarded && fold_body_is_ct(&elems[i]);
+        if (elems[i].guarded && fold_body_is_ct(&elems[i])) {
+            size += sizeof(struct dp_netdev_ct);
+        }
     }
-    path = xzalloc(sizeof *path + n * sizeof *path->elems
-                   + n_ct * sizeof(struct dp_netdev_ct));
+    path = xzalloc(size);
     path->n_refs = 1;
-    path->size = sizeof *path + n * sizeof *path->elems
-                 + n_ct * sizeof(struct dp_netdev_ct);
+    path->size = size;
     for (i = 0; i < n; i++) {
         path->size += elems[i].actions_len;
     }
